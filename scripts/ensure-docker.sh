@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Starts dockerd when it is installed but not answering. Prints nothing on success.
+set -euo pipefail
+if docker version >/dev/null 2>&1; then exit 0; fi
+if ! command -v dockerd >/dev/null 2>&1; then
+  echo "tsnet: Docker Engine (dockerd) is not installed; install it with: apt-get install -y docker.io" >&2
+  exit 1
+fi
+if ! pgrep -x dockerd >/dev/null; then
+  rm -f /var/run/docker.pid
+  setsid dockerd --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1 < /dev/null &
+fi
+for _ in $(seq 1 60); do
+  docker version >/dev/null 2>&1 && exit 0
+  sleep 0.5
+done
+echo "tsnet: dockerd did not answer within 30 s; see /var/log/dockerd.log" >&2
+tail -20 /var/log/dockerd.log >&2 || true
+exit 1

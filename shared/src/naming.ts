@@ -1,0 +1,42 @@
+/**
+ * Names of the kernel objects tsnet makes, derived from Docker's IDs so any tool can find them.
+ * Every name fits IFNAMSIZ (15 bytes plus the NUL).
+ */
+
+export const IFNAMSIZ_MAX = 15;
+export const BRIDGE_PREFIX = 'tsn-';
+export const VETH_HOST_PREFIX = 'tsv';
+export const VETH_CONTAINER_PREFIX = 'tsc';
+/** The nftables table (family inet) holding tsnet's NAT and filtering. */
+export const NFT_TABLE = 'tsnet';
+/** Comment put on every rule tsnet writes outside its own table (DOCKER-USER). */
+export const RULE_COMMENT = 'tsnet';
+
+/** Default bridge name of a network: `tsn-` + first 12 hex of the network ID. */
+export function bridgeName(networkId: string): string {
+  return BRIDGE_PREFIX + networkId.slice(0, 12);
+}
+
+/** Host-side veth of an endpoint: `tsv` + first 11 hex of the endpoint ID. */
+export function vethHostName(endpointId: string): string {
+  return VETH_HOST_PREFIX + endpointId.slice(0, 11);
+}
+
+/** Container-side veth (before Docker moves it and renames it to eth<N>). */
+export function vethContainerName(endpointId: string): string {
+  return VETH_CONTAINER_PREFIX + endpointId.slice(0, 11);
+}
+
+export function isValidInterfaceName(name: string): boolean {
+  return (
+    Buffer.byteLength(name) >= 1 &&
+    Buffer.byteLength(name) <= IFNAMSIZ_MAX &&
+    !/[\s/:]/.test(name) &&
+    name !== '.' &&
+    name !== '..'
+  );
+}
+
+export function isTsnetLinkName(name: string): boolean {
+  return name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_HOST_PREFIX) || name.startsWith(VETH_CONTAINER_PREFIX);
+}

@@ -1,0 +1,101 @@
+/**
+ * The driver's read-only status API (GET on its own Unix socket, default /run/tsnet/status.sock).
+ * The extension and the `tsnet` CLI read these types.
+ */
+
+export const DEFAULT_STATUS_SOCKET = '/run/tsnet/status.sock';
+export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
+export const DEFAULT_STATE_DIR = '/var/lib/tsnet';
+
+export type Proto = 'tcp' | 'udp' | 'sctp';
+
+export interface SubnetStatus {
+  family: 4 | 6;
+  /** CIDR, e.g. "10.232.1.0/24" */
+  subnet: string;
+  /** Gateway address (no prefix), on the bridge. */
+  gateway: string;
+  ipRange?: string;
+  auxAddresses?: Record<string, string>;
+}
+
+export interface PortMapStatus {
+  proto: Proto;
+  /** Host address the port is published on; "0.0.0.0" / "::" for every address. */
+  hostIP: string;
+  hostPort: number;
+  containerIP: string;
+  containerPort: number;
+  /** True when Docker asked for "any port" and tsnet picked hostPort. */
+  picked: boolean;
+}
+
+export interface EndpointStatus {
+  id: string;
+  networkId: string;
+  /** Host-side veth name, attached to the bridge. */
+  hostVeth: string;
+  /** Container-side veth name before Docker renamed it (Docker names it eth<N> inside). */
+  containerVeth: string;
+  mac: string;
+  /** "addr/len" */
+  ipv4?: string;
+  ipv6?: string;
+  /** The network namespace the endpoint joined (Docker's SandboxKey), when joined. */
+  sandboxKey?: string;
+  joined: boolean;
+  ports: PortMapStatus[];
+  /** Whether the host-side veth exists in the kernel right now. */
+  present: boolean;
+}
+
+export interface NetworkOptionsStatus {
+  icc: boolean;
+  masquerade: boolean;
+  internal: boolean;
+  ipv6: boolean;
+  mtu?: number;
+  hostBindingIPv4?: string;
+  hostBindingIPv6?: string;
+  containerIfacePrefix: string;
+  /** The options exactly as the user gave them (-o key=value). */
+  raw: Record<string, string>;
+}
+
+export interface NetworkStatus {
+  id: string;
+  bridge: string;
+  /** True when the bridge existed before the network and is left in place on removal. */
+  bridgeAdopted: boolean;
+  /** Whether the bridge exists in the kernel right now. */
+  present: boolean;
+  subnets: SubnetStatus[];
+  options: NetworkOptionsStatus;
+  endpoints: EndpointStatus[];
+  /** Firewall objects tsnet programmed for this network, one human-readable line each. */
+  firewall: string[];
+  createdAt: string;
+}
+
+export interface MethodStats {
+  count: number;
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface StatusReport {
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  pluginSocket: string;
+  stateDir: string;
+  firewallBackend: 'nftables' | 'iptables-legacy' | 'none';
+  networks: NetworkStatus[];
+  calls: Record<string, MethodStats>;
+  /** Problems found at start (unreadable store, objects that could not be re-created...). */
+  warnings: string[];
+}
