@@ -1,0 +1,5 @@
+export * from './remote-api';
+export * from './naming';
+export * from './ip';
+export * from './options';
+export * from './status';
