@@ -1,0 +1,2 @@
+export * from './types';
+export { openNetlink, type OpenNetlinkOptions } from './handle';

@@ -1,0 +1,214 @@
+/**
+ * The NetlinkHandle operations, synchronous, on sockets of the calling thread's namespace. Runs
+ * inside the netlink worker only. Every kernel refusal becomes a NetlinkError naming the
+ * operation and the object: `create veth tsv1 (peer tsc1): File exists (EEXIST)`.
+ */
+import * as fs from 'node:fs';
+import { ipFamily, normalizeIP } from '@tsnet/shared';
+import { conntrackMatches, decodeConntrack, deleteConntrackRequest, dumpConntrackRequest } from './conntrack';
+import { parseProcNet } from './procnet';
+import {
+  addressRequest,
+  decodeAddress,
+  decodeLink,
+  decodeRoute,
+  deleteLinkRequest,
+  dumpAddressesRequest,
+  dumpLinksRequest,
+  dumpRoutesRequest,
+  getLinkRequest,
+  invalidIfName,
+  newBridgeRequest,
+  newVethRequest,
+  RT_TABLE_MAIN,
+  setLinkRequest,
+  type Request,
+} from './rtnl';
+import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from './socket';
+import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+
+const EINVAL = 22;
+
+/** Runs `fn`; a KernelError (or Node fs error) becomes a NetlinkError for `op` described by `what`. */
+function named<T>(op: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw asNetlinkError(op, what, e);
+  }
+}
+
+function asNetlinkError(op: string, what: string, e: unknown): Error {
+  if (e instanceof NetlinkError) return e;
+  if (e instanceof KernelError) return new NetlinkError(`${what}: ${e.message}`, e.errno, op);
+  const sysErrno = (e as NodeJS.ErrnoException).errno;
+  if (typeof sysErrno === 'number') {
+    const errno = Math.abs(sysErrno);
+    return new NetlinkError(`${what}: ${describeErrno(errno)}`, errno, op);
+  }
+  return new NetlinkError(`${what}: ${(e as Error).message ?? String(e)}`, EINVAL, op);
+}
+
+function checkName(op: string, what: string, ...names: string[]): void {
+  for (const n of names) {
+    const bad = invalidIfName(n);
+    if (bad) throw new NetlinkError(`${what}: ${bad}`, EINVAL, op);
+  }
+}
+
+export class NetlinkOps {
+  private readonly route = new NetlinkSocket(NETLINK_ROUTE);
+  private netfilter?: NetlinkSocket;
+
+  private send(r: Request) {
+    return this.route.request(r.type, r.flags, r.payload);
+  }
+
+  private dump(r: Request) {
+    return this.route.dump(r.type, r.flags, r.payload);
+  }
+
+  /** ifindex of `name`; KernelError(ENODEV) with the name when absent. */
+  private indexOf(name: string, role: string): number {
+    try {
+      return decodeLink(this.send(getLinkRequest(name))[0]).index;
+    } catch (e) {
+      if (e instanceof KernelError) throw new KernelError(e.errno, e.extAck, `${role} ${name}`);
+      throw e;
+    }
+  }
+
+  listLinks(): LinkInfo[] {
+    return named('listLinks', 'list links', () => this.dump(dumpLinksRequest()).map(decodeLink));
+  }
+
+  getLink(name: string): LinkInfo | undefined {
+    if (invalidIfName(name)) return undefined;
+    try {
+      const [msg] = this.send(getLinkRequest(name));
+      return msg && decodeLink(msg);
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === ENODEV) return undefined;
+      throw asNetlinkError('getLink', `get link ${name}`, e);
+    }
+  }
+
+  createBridge(name: string, opts: { mtu?: number } = {}): void {
+    const what = `create bridge ${name}`;
+    checkName('createBridge', what, name);
+    named('createBridge', what, () => this.send(newBridgeRequest(name, opts)));
+  }
+
+  createVeth(hostName: string, peerName: string, opts: VethOptions = {}): void {
+    const what = `create veth ${hostName} (peer ${peerName}${opts.peerNetnsPath ? ` in ${opts.peerNetnsPath}` : ''})`;
+    checkName('createVeth', what, hostName, peerName);
+    named('createVeth', what, () => {
+      const masterIndex = opts.master === undefined ? undefined : this.indexOf(opts.master, 'master');
+      let nsFd: number | undefined;
+      try {
+        if (opts.peerNetnsPath !== undefined) nsFd = fs.openSync(opts.peerNetnsPath, fs.constants.O_RDONLY);
+        this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true }));
+      } finally {
+        if (nsFd !== undefined) fs.closeSync(nsFd);
+      }
+    });
+  }
+
+  deleteLink(name: string): void {
+    const what = `delete link ${name}`;
+    checkName('deleteLink', what, name);
+    named('deleteLink', what, () => this.send(deleteLinkRequest(name)));
+  }
+
+  setLinkUp(name: string): void {
+    named('setLinkUp', `set link ${name} up`, () => this.send(setLinkRequest(name, { up: true })));
+  }
+
+  setLinkDown(name: string): void {
+    named('setLinkDown', `set link ${name} down`, () => this.send(setLinkRequest(name, { up: false })));
+  }
+
+  setMtu(name: string, mtu: number): void {
+    named('setMtu', `set mtu of ${name} to ${mtu}`, () => this.send(setLinkRequest(name, { mtu })));
+  }
+
+  setMaster(name: string, master: string): void {
+    named('setMaster', `set master of ${name} to ${master}`, () =>
+      this.send(setLinkRequest(name, { masterIndex: this.indexOf(master, 'master') })),
+    );
+  }
+
+  addAddress(name: string, cidr: string): void {
+    named('addAddress', `add address ${cidr} to ${name}`, () => this.send(addressRequest('add', this.indexOf(name, 'link'), cidr)));
+  }
+
+  deleteAddress(name: string, cidr: string): void {
+    named('deleteAddress', `delete address ${cidr} from ${name}`, () =>
+      this.send(addressRequest('delete', this.indexOf(name, 'link'), cidr)),
+    );
+  }
+
+  listAddresses(name?: string): AddressInfo[] {
+    return named('listAddresses', name ? `list addresses of ${name}` : 'list addresses', () => {
+      const index = name === undefined ? undefined : this.indexOf(name, 'link');
+      const all = this.dump(dumpAddressesRequest()).map(decodeAddress);
+      return all.filter((a): a is AddressInfo => a !== undefined && (index === undefined || a.ifindex === index));
+    });
+  }
+
+  listRoutes(family?: 4 | 6): RouteInfo[] {
+    return named('listRoutes', 'list routes', () =>
+      this.dump(dumpRoutesRequest(family))
+        .map(decodeRoute)
+        .filter((r): r is RouteInfo => r !== undefined && r.table === RT_TABLE_MAIN),
+    );
+  }
+
+  /** Reads /proc/thread-self/net: this thread is the one that entered the namespace. */
+  listSockets(): SocketInfo[] {
+    return named('listSockets', 'list sockets', () =>
+      (['tcp', 'tcp6', 'udp', 'udp6'] as const).flatMap((proto) => {
+        let text: string;
+        try {
+          text = fs.readFileSync(`/proc/thread-self/net/${proto}`, 'utf8');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // IPv6 disabled
+          throw e;
+        }
+        return parseProcNet(proto, text);
+      }),
+    );
+  }
+
+  deleteConntrackFor(ip: string): number {
+    const what = `delete conntrack entries of ${ip}`;
+    const family = ipFamily(ip);
+    if (!family) throw new NetlinkError(`${what}: not an IP address`, EINVAL, 'deleteConntrackFor');
+    const addr = normalizeIP(ip);
+    return named('deleteConntrackFor', what, () => {
+      const nf = (this.netfilter ??= new NetlinkSocket(NETLINK_NETFILTER));
+      const dumpReq = dumpConntrackRequest(family);
+      const victims = nf
+        .dump(dumpReq.type, dumpReq.flags, dumpReq.payload)
+        .map(decodeConntrack)
+        .filter((e) => e !== undefined && conntrackMatches(e, addr));
+      let deleted = 0;
+      for (const e of victims) {
+        const r = deleteConntrackRequest(e!);
+        try {
+          nf.request(r.type, r.flags, r.payload);
+          deleted++;
+        } catch (err) {
+          // Expired between the dump and the delete: already gone, which is what we wanted.
+          if (!(err instanceof KernelError && err.errno === ENOENT)) throw err;
+        }
+      }
+      return deleted;
+    });
+  }
+
+  close(): void {
+    this.route.close();
+    this.netfilter?.close();
+  }
+}
