@@ -1,0 +1,563 @@
+/**
+ * The Driver: the only place that decides. Each remote-API call becomes a list of steps with
+ * undos, run under a per-network queue; kernel work goes through the netlink and firewall
+ * adapters, and every change is persisted before dockerd hears that it succeeded.
+ */
+import {
+  cidrsOverlap,
+  cidrToString,
+  cidrContains,
+  isValidMac,
+  macFromIPv4,
+  parseCidr,
+  parseNetworkRequest,
+  vethContainerName,
+  vethHostName,
+  type CreateEndpointRequest,
+  type CreateEndpointResponse,
+  type CreateNetworkRequest,
+  type EndpointRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type NetworkConfig,
+  type NetworkStatus,
+  type ProgramExternalConnectivityRequest,
+  type PortBinding,
+} from '@tsnet/shared';
+import type { Firewall, FirewallNetwork, PortMapRule } from '../firewall/types';
+import { ENODEV, EEXIST, NetlinkError, type NetlinkHandle } from '../netlink/types';
+import type { EndpointRecord, NetworkRecord, PortMapRecord, StateDocument } from '../state/types';
+import type { Store } from '../state/store';
+import type { BoundSocket } from '../host/sockets';
+import { ConflictError, DriverError, NotFoundError } from './errors';
+import { KeyedQueue } from './queue';
+import { runSteps, type Step } from './steps';
+import { planPortMaps, toPortBinding, validateBinding } from './ports';
+
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** Kernel parameters (/proc/sys), injectable so the core can run inside a test namespace. */
+export interface KernelParams {
+  set(key: string, value: string): Promise<void>;
+  setInterface(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void>;
+}
+
+export interface DriverDeps {
+  netlink: NetlinkHandle;
+  firewall: Firewall;
+  store: Store;
+  log: Logger;
+  params: KernelParams;
+  /** Sockets bound by host processes (to refuse a published port in use). */
+  boundSockets: () => Promise<BoundSocket[]>;
+  /** Initial state (from Store.load()). */
+  state: StateDocument;
+}
+
+const ANY_NETWORK_QUEUE = '*ports*';
+
+export class Driver {
+  readonly state: StateDocument;
+  private readonly queue = new KeyedQueue();
+  private portCursor = 0;
+
+  constructor(private readonly deps: DriverDeps) {
+    this.state = deps.state;
+    deps.store.bind(() => this.state);
+  }
+
+  // ---- networks ----------------------------------------------------------------------------
+
+  createNetwork(req: CreateNetworkRequest): Promise<void> {
+    const config = parseNetworkRequest(req);
+    return this.queue.run(config.id, async () => {
+      if (this.state.networks[config.id]) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
+      await this.checkNetworkFitsHost(config);
+      const { netlink, firewall, params } = this.deps;
+      const existing = await netlink.getLink(config.bridge);
+      let adopted = false;
+      if (existing) {
+        if (existing.kind !== 'bridge') {
+          throw new ConflictError(`option com.docker.network.bridge.name: "${config.bridge}" is already a ${existing.kind ?? 'network'} interface, not a bridge; choose another name`);
+        }
+        adopted = config.bridgeNamed;
+      }
+      const record: NetworkRecord = { config, bridgeAdopted: adopted, createdAt: new Date().toISOString(), endpoints: {}, addedAddresses: [] };
+      const gateways = [...config.ipv4, ...config.ipv6Subnets].map((s) => `${s.gateway}/${s.pool.prefixLength}`);
+      const steps: Step[] = [];
+      if (existing && !adopted) {
+        // A bridge of ours left by a crash, owned by no network in the store: start afresh.
+        steps.push({ name: 'remove leftover bridge', do: () => this.deleteLinkIfPresent(config.bridge) });
+      }
+      if (!adopted) {
+        steps.push({
+          name: `create bridge ${config.bridge}`,
+          do: () => netlink.createBridge(config.bridge, { mtu: config.mtu }),
+          undo: () => this.deleteLinkIfPresent(config.bridge),
+        });
+      } else if (config.mtu) {
+        const before = existing!.mtu;
+        steps.push({ name: `set mtu of ${config.bridge}`, do: () => netlink.setMtu(config.bridge, config.mtu!), undo: () => netlink.setMtu(config.bridge, before) });
+      }
+      if (config.ipv6) {
+        steps.push({
+          name: 'enable IPv6 on the bridge',
+          do: async () => {
+            await params.setInterface('ipv6', config.bridge, 'disable_ipv6', '0');
+            await params.setInterface('ipv6', config.bridge, 'accept_dad', '0');
+            await params.set('net.ipv6.conf.all.forwarding', '1');
+          },
+        });
+      }
+      for (const gw of gateways) {
+        steps.push({
+          name: `add gateway ${gw} to ${config.bridge}`,
+          do: async () => {
+            try {
+              await netlink.addAddress(config.bridge, gw);
+              record.addedAddresses!.push(gw);
+            } catch (e) {
+              if (!(adopted && e instanceof NetlinkError && e.errno === EEXIST)) throw e;
+            }
+          },
+          undo: async () => {
+            if (adopted && record.addedAddresses!.includes(gw)) await netlink.deleteAddress(config.bridge, gw).catch(() => undefined);
+          },
+        });
+      }
+      steps.push({
+        name: 'kernel parameters',
+        do: async () => {
+          await params.set('net.ipv4.ip_forward', '1');
+          // Lets DNAT from 127.0.0.1 reach containers on this bridge (published ports on localhost).
+          await params.setInterface('ipv4', config.bridge, 'route_localnet', '1');
+        },
+      });
+      steps.push({ name: `set ${config.bridge} up`, do: () => netlink.setLinkUp(config.bridge) });
+      steps.push({
+        name: 'firewall rules',
+        do: () => firewall.applyNetwork(toFirewallNetwork(config)),
+        undo: () => firewall.removeNetwork(toFirewallNetwork(config)),
+      });
+      steps.push({
+        name: 'persist network',
+        do: async () => {
+          this.state.networks[config.id] = record;
+          await this.deps.store.save();
+        },
+        undo: async () => {
+          delete this.state.networks[config.id];
+          await this.deps.store.save();
+        },
+      });
+      await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
+      this.deps.log.info({ network: config.id, bridge: config.bridge, adopted }, 'network created');
+    });
+  }
+
+  deleteNetwork(networkId: string): Promise<void> {
+    return this.queue.run(networkId, async () => {
+      const net = this.network(networkId);
+      const { netlink, firewall } = this.deps;
+      const endpoints = Object.values(net.endpoints);
+      if (endpoints.length > 0) {
+        // dockerd removes endpoints first; these are leftovers (a container that vanished).
+        for (const ep of endpoints) await this.removeEndpointObjects(net, ep);
+      }
+      await firewall.removeNetwork(toFirewallNetwork(net.config));
+      if (net.bridgeAdopted) {
+        for (const a of net.addedAddresses ?? []) await netlink.deleteAddress(net.config.bridge, a).catch(() => undefined);
+      } else {
+        await this.deleteLinkIfPresent(net.config.bridge);
+      }
+      delete this.state.networks[net.config.id];
+      await this.deps.store.save();
+      this.deps.log.info({ network: net.config.id, bridge: net.config.bridge }, 'network deleted');
+    });
+  }
+
+  /** Refuses a network whose subnets collide with another tsnet network or a host route, or whose bridge is taken. */
+  private async checkNetworkFitsHost(config: NetworkConfig): Promise<void> {
+    const subnets = [...config.ipv4, ...config.ipv6Subnets];
+    for (const other of Object.values(this.state.networks)) {
+      if (other.config.bridge === config.bridge) {
+        throw new ConflictError(`option com.docker.network.bridge.name: bridge "${config.bridge}" is already used by tsnet network ${other.config.id.slice(0, 12)}; choose another name`);
+      }
+      for (const s of subnets) {
+        for (const o of [...other.config.ipv4, ...other.config.ipv6Subnets]) {
+          if (cidrsOverlap(s.pool, o.pool)) {
+            throw new ConflictError(`subnet ${cidrToString(s.pool)} overlaps ${cidrToString(o.pool)} of tsnet network ${other.config.id.slice(0, 12)}; choose a subnet that does not overlap`);
+          }
+        }
+      }
+    }
+    const links = await this.deps.netlink.listLinks();
+    const ownBridge = links.find((l) => l.name === config.bridge);
+    for (const family of [4, 6] as const) {
+      const mine = subnets.filter((s) => s.family === family);
+      if (mine.length === 0) continue;
+      for (const r of await this.deps.netlink.listRoutes(family)) {
+        const dst = parseCidr(r.dst);
+        if (!dst || dst.prefixLength === 0) continue;
+        if (ownBridge && r.ifindex === ownBridge.index) continue;
+        if (family === 6 && dst.network.startsWith('fe80:')) continue;
+        for (const s of mine) {
+          if (cidrsOverlap(s.pool, dst)) {
+            const dev = links.find((l) => l.index === r.ifindex)?.name;
+            throw new ConflictError(`subnet ${cidrToString(s.pool)} overlaps the host route ${r.dst}${dev ? ` on ${dev}` : ''}; choose a subnet that does not overlap the host's routes`);
+          }
+        }
+      }
+    }
+  }
+
+  // ---- endpoints ---------------------------------------------------------------------------
+
+  createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
+    return this.queue.run(req.NetworkID, async () => {
+      const net = this.network(req.NetworkID);
+      if (this.findEndpoint(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
+      const iface = req.Interface ?? {};
+      const ipv4 = iface.Address || undefined;
+      const ipv6 = iface.AddressIPv6 || undefined;
+      if (!ipv4) throw new DriverError('the endpoint has no IPv4 address; tsnet needs Docker\'s IPAM to assign one');
+      this.checkAddressFits(net, ipv4, 4);
+      if (ipv6) this.checkAddressFits(net, ipv6, 6);
+      let mac = iface.MacAddress || '';
+      const response: CreateEndpointResponse = {};
+      if (mac && !isValidMac(mac)) throw new DriverError(`MAC address "${mac}" is not valid; use six hex pairs like 02:42:0a:00:00:02`);
+      if (!mac) {
+        mac = macFromIPv4(ipv4.split('/')[0]);
+        response.Interface = { MacAddress: mac };
+      }
+      const ep: EndpointRecord = {
+        id: req.EndpointID,
+        networkId: net.config.id,
+        hostVeth: vethHostName(req.EndpointID),
+        containerVeth: vethContainerName(req.EndpointID),
+        mac,
+        ipv4,
+        ipv6,
+        joined: false,
+        ports: [],
+        createdAt: new Date().toISOString(),
+      };
+      await runSteps(
+        [
+          {
+            name: `create veth ${ep.hostVeth}`,
+            do: async () => {
+              await this.deleteLinkIfPresent(ep.hostVeth); // leftover of a crash, owned by no endpoint
+              await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac });
+            },
+            undo: () => this.deleteLinkIfPresent(ep.hostVeth),
+          },
+          {
+            name: 'persist endpoint',
+            do: async () => {
+              net.endpoints[ep.id] = ep;
+              await this.deps.store.save();
+            },
+            undo: async () => {
+              delete net.endpoints[ep.id];
+              await this.deps.store.save();
+            },
+          },
+        ],
+        (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
+      );
+      return response;
+    });
+  }
+
+  private checkAddressFits(net: NetworkRecord, cidr: string, family: 4 | 6): void {
+    const a = parseCidr(cidr);
+    const subnets = family === 4 ? net.config.ipv4 : net.config.ipv6Subnets;
+    if (!a || a.family !== family) throw new DriverError(`endpoint address "${cidr}" is not an IPv${family} address with prefix`);
+    if (!subnets.some((s) => cidrContains(s.pool, a.address))) {
+      throw new DriverError(`endpoint address ${a.address} is outside the network's subnets (${subnets.map((s) => cidrToString(s.pool)).join(', ')})`);
+    }
+    for (const other of Object.values(net.endpoints)) {
+      const o = family === 4 ? other.ipv4 : other.ipv6;
+      if (o && o.split('/')[0] === a.address) throw new ConflictError(`address ${a.address} is already used by endpoint ${other.id.slice(0, 12)} on this network`);
+    }
+  }
+
+  deleteEndpoint(req: EndpointRequest): Promise<void> {
+    return this.queue.run(req.NetworkID, async () => {
+      const net = this.network(req.NetworkID);
+      const ep = net.endpoints[req.EndpointID];
+      if (!ep) throw new NotFoundError('endpoint', req.EndpointID);
+      await this.removeEndpointObjects(net, ep);
+      delete net.endpoints[ep.id];
+      await this.deps.store.save();
+    });
+  }
+
+  private async removeEndpointObjects(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
+    if (ep.ports.length > 0) {
+      await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
+      ep.ports = [];
+    }
+    await this.deleteLinkIfPresent(ep.hostVeth);
+    await this.forgetConnections(ep);
+  }
+
+  join(req: JoinRequest): Promise<JoinResponse> {
+    return this.queue.run(req.NetworkID, async () => {
+      const net = this.network(req.NetworkID);
+      const ep = this.endpoint(net, req.EndpointID);
+      if (typeof req.SandboxKey !== 'string' || !req.SandboxKey.startsWith('/')) throw new DriverError('Join: SandboxKey must be the path of the container\'s network namespace');
+      const link = await this.deps.netlink.getLink(ep.hostVeth);
+      if (!link) {
+        // The pair vanished (its namespace went away): make it again so the container gets an interface.
+        await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: ep.mac });
+      }
+      ep.sandboxKey = req.SandboxKey;
+      ep.joined = true;
+      await this.deps.store.save();
+      const res: JoinResponse = { InterfaceName: { SrcName: ep.containerVeth, DstPrefix: net.config.containerIfacePrefix } };
+      if (!net.config.internal) {
+        res.Gateway = net.config.ipv4[0].gateway;
+        if (ep.ipv6 && net.config.ipv6Subnets.length > 0) res.GatewayIPv6 = net.config.ipv6Subnets[0].gateway;
+      }
+      return res;
+    });
+  }
+
+  leave(req: EndpointRequest): Promise<void> {
+    return this.queue.run(req.NetworkID, async () => {
+      const net = this.network(req.NetworkID);
+      const ep = this.endpoint(net, req.EndpointID);
+      if (ep.ports.length > 0) {
+        await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
+        ep.ports = [];
+        await this.forgetConnections(ep);
+      }
+      ep.joined = false;
+      ep.sandboxKey = undefined;
+      await this.deps.store.save();
+    });
+  }
+
+  // ---- port publishing ---------------------------------------------------------------------
+
+  programExternalConnectivity(req: ProgramExternalConnectivityRequest): Promise<void> {
+    return this.queue.run(req.NetworkID, () =>
+      // Host ports are shared by every network: plan and program them one endpoint at a time.
+      this.queue.run(ANY_NETWORK_QUEUE, async () => {
+        const net = this.network(req.NetworkID);
+        const ep = this.endpoint(net, req.EndpointID);
+        const raw = req.Options?.['com.docker.network.portmap'] ?? [];
+        if (!Array.isArray(raw)) throw new DriverError('com.docker.network.portmap must be a list of port bindings');
+        const bindings = raw.map((b, i) => validateBinding(b, i));
+        if (bindings.length === 0) return;
+        if (net.config.internal) throw new DriverError('ports cannot be published from an --internal network: nothing enters or leaves it');
+        const previous = ep.ports;
+        const taken = this.allPortMaps().filter((p) => !previous.includes(p));
+        const planned = planPortMaps({
+          bindings: dedupeBindings(bindings),
+          containerIPv4: ep.ipv4?.split('/')[0],
+          containerIPv6: ep.ipv6?.split('/')[0],
+          hostBindingIPv4: net.config.hostBindingIPv4,
+          hostBindingIPv6: net.config.hostBindingIPv6,
+          ipv6: net.config.ipv6,
+          portRange: net.config.portRange,
+          taken,
+          bound: await this.deps.boundSockets(),
+          cursor: this.portCursor || net.config.portRange.start,
+        });
+        const picked = planned.filter((p) => p.picked).map((p) => p.hostPort);
+        if (picked.length > 0) this.portCursor = Math.max(...picked) + 1;
+        await runSteps(
+          [
+            {
+              name: 'remove previous port maps',
+              do: () => this.deps.firewall.removePortMaps(previous.map((p) => toRule(net, p))),
+              undo: () => this.deps.firewall.addPortMaps(previous.map((p) => toRule(net, p))),
+            },
+            {
+              name: 'program port maps',
+              do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
+              undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
+            },
+            {
+              name: 'persist port maps',
+              do: async () => {
+                ep.ports = planned;
+                await this.deps.store.save();
+              },
+              undo: () => {
+                ep.ports = previous;
+              },
+            },
+          ],
+          (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
+        );
+        this.deps.log.info({ endpoint: ep.id, ports: planned.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerIP}:${p.containerPort}/${p.proto}`) }, 'ports published');
+      }),
+    );
+  }
+
+  revokeExternalConnectivity(req: EndpointRequest): Promise<void> {
+    return this.queue.run(req.NetworkID, async () => {
+      const net = this.network(req.NetworkID);
+      const ep = this.endpoint(net, req.EndpointID);
+      if (ep.ports.length === 0) return;
+      await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
+      ep.ports = [];
+      await this.deps.store.save();
+      await this.forgetConnections(ep);
+    });
+  }
+
+  endpointOperInfo(req: EndpointRequest): { Value: Record<string, unknown> } {
+    const net = this.network(req.NetworkID);
+    const ep = this.endpoint(net, req.EndpointID);
+    return {
+      Value: {
+        'com.docker.network.endpoint.macaddress': ep.mac,
+        'com.docker.network.portmap': ep.ports.map(toPortBinding),
+        'tsnet.host_veth': ep.hostVeth,
+      },
+    };
+  }
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  private allPortMaps(): PortMapRecord[] {
+    return Object.values(this.state.networks).flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports));
+  }
+
+  /** Networks and endpoints as the status API shows them, with what the kernel has right now. */
+  async describe(): Promise<NetworkStatus[]> {
+    const links = new Set((await this.deps.netlink.listLinks()).map((l) => l.name));
+    return Object.values(this.state.networks).map((n) => ({
+      id: n.config.id,
+      bridge: n.config.bridge,
+      bridgeAdopted: n.bridgeAdopted,
+      present: links.has(n.config.bridge),
+      createdAt: n.createdAt,
+      subnets: [...n.config.ipv4, ...n.config.ipv6Subnets].map((s) => ({
+        family: s.family,
+        subnet: cidrToString(s.pool),
+        gateway: s.gateway,
+        ...(Object.keys(s.auxAddresses).length > 0 ? { auxAddresses: s.auxAddresses } : {}),
+      })),
+      options: {
+        icc: n.config.icc,
+        masquerade: n.config.masquerade,
+        internal: n.config.internal,
+        ipv6: n.config.ipv6,
+        mtu: n.config.mtu,
+        hostBindingIPv4: n.config.hostBindingIPv4,
+        hostBindingIPv6: n.config.hostBindingIPv6,
+        containerIfacePrefix: n.config.containerIfacePrefix,
+        raw: n.config.raw,
+      },
+      endpoints: Object.values(n.endpoints).map((e) => ({
+        id: e.id,
+        networkId: e.networkId,
+        hostVeth: e.hostVeth,
+        containerVeth: e.containerVeth,
+        mac: e.mac,
+        ipv4: e.ipv4,
+        ipv6: e.ipv6,
+        sandboxKey: e.sandboxKey,
+        joined: e.joined,
+        present: links.has(e.hostVeth),
+        ports: e.ports.map((p) => ({ proto: p.proto, hostIP: p.hostIP, hostPort: p.hostPort, containerIP: p.containerIP, containerPort: p.containerPort, picked: p.picked })),
+      })),
+      firewall: this.deps.firewall.describe(toFirewallNetwork(n.config)),
+    }));
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  network(id: string): NetworkRecord {
+    const net = this.state.networks[id] ?? this.completeRecovered(this.state.networks, id);
+    if (!net) throw new NotFoundError('network', String(id));
+    if (net.recovered && net.config.id !== id) {
+      delete this.state.networks[net.config.id];
+      net.config.id = id;
+      for (const e of Object.values(net.endpoints)) e.networkId = id;
+      this.state.networks[id] = net;
+    }
+    return net;
+  }
+
+  private endpoint(net: NetworkRecord, id: string): EndpointRecord {
+    let ep = net.endpoints[id];
+    if (!ep && net.recovered) {
+      ep = Object.values(net.endpoints).find((e) => id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
+      if (ep) {
+        delete net.endpoints[ep.id];
+        ep.id = id;
+        net.endpoints[id] = ep;
+      }
+    }
+    if (!ep) throw new NotFoundError('endpoint', String(id));
+    return ep;
+  }
+
+  /** A network rebuilt from the kernel is known by a prefix of its ID until dockerd names it. */
+  private completeRecovered(networks: Record<string, NetworkRecord>, id: string): NetworkRecord | undefined {
+    return Object.values(networks).find((n) => n.recovered && typeof id === 'string' && id.startsWith(n.config.id));
+  }
+
+  private findEndpoint(id: string): EndpointRecord | undefined {
+    for (const n of Object.values(this.state.networks)) if (n.endpoints[id]) return n.endpoints[id];
+    return undefined;
+  }
+
+  async deleteLinkIfPresent(name: string): Promise<void> {
+    try {
+      await this.deps.netlink.deleteLink(name);
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.errno === ENODEV)) throw e;
+    }
+  }
+
+  /** Drops conntrack entries that would keep sending a flow to an address that is going away. */
+  private async forgetConnections(ep: EndpointRecord): Promise<void> {
+    for (const a of [ep.ipv4, ep.ipv6]) {
+      if (!a) continue;
+      try {
+        await this.deps.netlink.deleteConntrackFor(a.split('/')[0]);
+      } catch (e) {
+        this.deps.log.warn({ endpoint: ep.id, err: String(e) }, 'could not flush conntrack entries');
+      }
+    }
+  }
+}
+
+export function toFirewallNetwork(c: NetworkConfig): FirewallNetwork {
+  return {
+    id: c.id,
+    bridge: c.bridge,
+    subnets: [...c.ipv4, ...c.ipv6Subnets].map((s) => ({ family: s.family, cidr: cidrToString(s.pool), gateway: s.gateway })),
+    icc: c.icc,
+    masquerade: c.masquerade,
+    internal: c.internal,
+  };
+}
+
+export function toRule(net: NetworkRecord, p: PortMapRecord): PortMapRule {
+  return { networkId: net.config.id, bridge: net.config.bridge, proto: p.proto, family: p.family, hostIP: p.hostIP, hostPort: p.hostPort, containerIP: p.containerIP, containerPort: p.containerPort };
+}
+
+/** Docker may list one binding twice (exposed + published); keep the first of each. */
+function dedupeBindings(bindings: PortBinding[]): PortBinding[] {
+  const seen = new Set<string>();
+  return bindings.filter((b) => {
+    const k = `${b.Proto}/${b.Port}/${b.HostIP}/${b.HostPort}/${b.HostPortEnd}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

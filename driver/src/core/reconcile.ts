@@ -1,0 +1,188 @@
+/**
+ * At start, make the kernel agree with the store: re-create what live networks and endpoints
+ * need (bridges, gateway addresses, firewall rules, port maps), and remove tsnet objects no
+ * record owns (left by a crash, or by a container that vanished while the driver was down).
+ * Only objects named by tsnet's scheme (tsn-*, tsv*, tsc*) or recorded in the store are touched.
+ *
+ * When the store was lost, networks are rebuilt from the kernel as far as it tells: each tsn-*
+ * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
+ * dockerd's next request on it completes.
+ */
+import * as fs from 'node:fs';
+import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
+import type { LinkInfo } from '../netlink/types';
+import type { NetworkRecord } from '../state/types';
+import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
+
+export interface ReconcileReport {
+  recreated: string[];
+  removed: string[];
+  warnings: string[];
+}
+
+export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boolean): Promise<ReconcileReport> {
+  const report: ReconcileReport = { recreated: [], removed: [], warnings: [] };
+  const { netlink, firewall, log } = deps;
+  await firewall.init();
+  let links = await netlink.listLinks();
+  const byName = new Map(links.map((l) => [l.name, l]));
+
+  if (storeLost) await recoverFromKernel(driver, deps, links, report);
+
+  for (const net of Object.values(driver.state.networks)) {
+    const c = net.config;
+    try {
+      if (!byName.has(c.bridge)) {
+        if (net.bridgeAdopted) {
+          report.warnings.push(`network ${c.id.slice(0, 12)}: the adopted bridge ${c.bridge} is gone; re-creating it`);
+        }
+        await netlink.createBridge(c.bridge, { mtu: c.mtu });
+        for (const s of allSubnets(c)) await netlink.addAddress(c.bridge, `${s.gateway}/${s.pool.prefixLength}`).catch(() => undefined);
+        report.recreated.push(`bridge ${c.bridge}`);
+      } else {
+        const have = new Set((await netlink.listAddresses(c.bridge)).map((a) => a.cidr));
+        for (const s of allSubnets(c)) {
+          const gw = `${s.gateway}/${s.pool.prefixLength}`;
+          if (!have.has(gw)) {
+            await netlink.addAddress(c.bridge, gw);
+            report.recreated.push(`address ${gw} on ${c.bridge}`);
+          }
+        }
+      }
+      await deps.params.set('net.ipv4.ip_forward', '1').catch(() => undefined);
+      await deps.params.setInterface('ipv4', c.bridge, 'route_localnet', '1').catch(() => undefined);
+      await netlink.setLinkUp(c.bridge);
+      await firewall.applyNetwork(toFirewallNetwork(c));
+    } catch (e) {
+      report.warnings.push(`network ${c.id.slice(0, 12)}: could not restore bridge ${c.bridge}: ${(e as Error).message}`);
+      continue;
+    }
+
+    for (const ep of Object.values(net.endpoints)) {
+      const sandboxGone = ep.joined && ep.sandboxKey !== undefined && !fs.existsSync(ep.sandboxKey);
+      if (sandboxGone) {
+        // The container went away while tsnet was down: nothing can use its ports any more.
+        if (ep.ports.length > 0) report.removed.push(`port maps of endpoint ${ep.id.slice(0, 12)} (its container is gone)`);
+        ep.ports = [];
+        ep.joined = false;
+        ep.sandboxKey = undefined;
+        continue;
+      }
+      if (!byName.has(ep.hostVeth) && !ep.joined) {
+        await netlink
+          .createVeth(ep.hostVeth, ep.containerVeth, { master: c.bridge, mtu: c.mtu, peerMac: ep.mac })
+          .then(() => report.recreated.push(`veth ${ep.hostVeth}`))
+          .catch((e) => report.warnings.push(`endpoint ${ep.id.slice(0, 12)}: could not re-create veth ${ep.hostVeth}: ${(e as Error).message}`));
+      } else if (!byName.has(ep.hostVeth)) {
+        report.warnings.push(`endpoint ${ep.id.slice(0, 12)}: its veth ${ep.hostVeth} is gone although the container's namespace exists; reconnect the container (docker network disconnect/connect)`);
+      }
+    }
+  }
+
+  // Port maps: the kernel gets exactly the recorded ones.
+  const wanted = Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports.map((p) => toRule(n, p))));
+  const key = (r: { proto: string; family: number; hostIP: string; hostPort: number; containerIP: string; containerPort: number }) =>
+    `${r.proto}|${r.family}|${r.hostIP}|${r.hostPort}|${r.containerIP}|${r.containerPort}`;
+  const programmed = await firewall.listPortMaps();
+  const wantedKeys = new Set(wanted.map(key));
+  const programmedKeys = new Set(programmed.map(key));
+  const stale = programmed.filter((p) => !wantedKeys.has(key(p)));
+  if (stale.length > 0) {
+    await firewall.removePortMaps(stale);
+    report.removed.push(...stale.map((p) => `port map ${p.hostIP}:${p.hostPort}/${p.proto} -> ${p.containerIP}:${p.containerPort}`));
+    for (const p of stale) await netlink.deleteConntrackFor(p.containerIP).catch(() => 0);
+  }
+  const missing = wanted.filter((w) => !programmedKeys.has(key(w)));
+  if (missing.length > 0) {
+    await firewall.addPortMaps(missing);
+    report.recreated.push(...missing.map((p) => `port map ${p.hostIP}:${p.hostPort}/${p.proto}`));
+  }
+
+  // Orphans: tsnet-named links and firewall networks no record owns.
+  links = await netlink.listLinks();
+  const ownedLinks = new Set<string>();
+  const ownedBridges = new Set<string>();
+  for (const n of Object.values(driver.state.networks)) {
+    ownedLinks.add(n.config.bridge);
+    ownedBridges.add(n.config.bridge);
+    for (const e of Object.values(n.endpoints)) {
+      ownedLinks.add(e.hostVeth);
+      ownedLinks.add(e.containerVeth);
+    }
+  }
+  for (const l of links) {
+    const ours = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX);
+    if (!ours || ownedLinks.has(l.name)) continue;
+    try {
+      await driver.deleteLinkIfPresent(l.name);
+      report.removed.push(`${l.kind ?? 'link'} ${l.name}`);
+    } catch (e) {
+      report.warnings.push(`could not remove orphan ${l.name}: ${(e as Error).message}`);
+    }
+  }
+  for (const bridge of await firewall.listProgrammedBridges()) {
+    if (ownedBridges.has(bridge)) continue;
+    await firewall.removeNetwork({ id: bridge, bridge, subnets: [], icc: true, masquerade: false, internal: false });
+    report.removed.push(`firewall rules of ${bridge}`);
+  }
+
+  await deps.store.save();
+  log.info({ recreated: report.recreated.length, removed: report.removed.length, warnings: report.warnings.length }, 'reconciled store and kernel');
+  for (const w of report.warnings) log.warn(w);
+  return report;
+}
+
+function allSubnets(c: NetworkConfig): SubnetConfig[] {
+  return [...c.ipv4, ...c.ipv6Subnets];
+}
+
+/** Rebuilds networks (and their endpoints' veths) from tsn-* bridges when the store was lost. */
+async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport): Promise<void> {
+  const addrs = await deps.netlink.listAddresses();
+  for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX))) {
+    const idPrefix = br.name.slice(BRIDGE_PREFIX.length);
+    const subnets: SubnetConfig[] = addrs
+      .filter((a) => a.ifindex === br.index)
+      .map((a) => parseCidr(a.cidr))
+      .filter((c): c is NonNullable<typeof c> => !!c && !(c.family === 6 && c.address.startsWith('fe80:')))
+      .map((c) => ({ family: c.family, pool: parseCidr(`${c.network}/${c.prefixLength}`)!, gateway: c.address, auxAddresses: {} }));
+    const ipv4 = subnets.filter((s) => s.family === 4);
+    if (ipv4.length === 0) continue;
+    const ipv6Subnets = subnets.filter((s) => s.family === 6);
+    const config: NetworkConfig = {
+      id: idPrefix,
+      bridge: br.name,
+      bridgeNamed: false,
+      mtu: br.mtu !== 1500 ? br.mtu : undefined,
+      icc: true,
+      masquerade: true,
+      internal: false,
+      ipv6: ipv6Subnets.length > 0,
+      hostBindingIPv4: '0.0.0.0',
+      hostBindingIPv6: '::',
+      containerIfacePrefix: 'eth',
+      portRange: { start: 49153, end: 65535 },
+      ipv4,
+      ipv6Subnets,
+      raw: {},
+    };
+    const net: NetworkRecord = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: {}, recovered: true };
+    for (const v of links.filter((l) => l.masterIndex === br.index && l.name.startsWith(VETH_HOST_PREFIX))) {
+      const epPrefix = v.name.slice(VETH_HOST_PREFIX.length);
+      net.endpoints[epPrefix] = {
+        id: epPrefix,
+        networkId: idPrefix,
+        hostVeth: v.name,
+        containerVeth: vethContainerName(epPrefix),
+        mac: '',
+        joined: v.peerIndex !== undefined && !links.some((l) => l.index === v.peerIndex),
+        ports: [],
+        createdAt: new Date().toISOString(),
+      };
+    }
+    driver.state.networks[idPrefix] = net;
+    report.warnings.push(
+      `recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}) with ${Object.keys(net.endpoints).length} endpoint(s); its options are assumed default until dockerd speaks of it`,
+    );
+  }
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * Starts the tsnet driver: loads the store, reconciles it with the kernel, then serves the
+ * libnetwork remote API on the plugin socket and the read-only status API on its own socket.
+ *   node driver/dist/main.js [--socket PATH] [--state-dir DIR] [--status-socket PATH] [--log-level LEVEL]
+ * Each flag also reads an environment variable (TSNET_SOCKET, TSNET_STATE_DIR,
+ * TSNET_STATUS_SOCKET, TSNET_LOG_LEVEL), which is how the managed plugin sets them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { DEFAULT_PLUGIN_SOCKET, DEFAULT_STATE_DIR, DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
+import { createApp } from './api/app';
+import { Driver } from './core/driver';
+import { Metrics } from './core/metrics';
+import { reconcile } from './core/reconcile';
+import { createFirewall } from './firewall';
+import { openNetlink } from './netlink';
+import { listHostBoundSockets } from './host/sockets';
+import { writeInterfaceSysctl, writeSysctl } from './host/sysctl';
+import { Store } from './state/store';
+import { createStatusApp, listenStatus } from './status/server';
+import { VERSION } from './version';
+
+const USAGE = `usage: node driver/dist/main.js [options]
+  --socket PATH         plugin socket dockerd connects to (default ${DEFAULT_PLUGIN_SOCKET}; env TSNET_SOCKET)
+  --state-dir DIR       where networks and endpoints are persisted (default ${DEFAULT_STATE_DIR}; env TSNET_STATE_DIR)
+  --status-socket PATH  read-only status API socket (default ${DEFAULT_STATUS_SOCKET}; env TSNET_STATUS_SOCKET)
+  --log-level LEVEL     fatal, error, warn, info, debug or trace (default info; env TSNET_LOG_LEVEL)
+  --help                print this text`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      socket: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'status-socket': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const level = values['log-level'] ?? process.env.TSNET_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new Error(`--log-level: "${level}" is not a level; use fatal, error, warn, info, debug or trace`);
+  }
+  return {
+    help: values.help ?? false,
+    socket: values.socket ?? process.env.TSNET_SOCKET ?? DEFAULT_PLUGIN_SOCKET,
+    stateDir: values['state-dir'] ?? process.env.TSNET_STATE_DIR ?? DEFAULT_STATE_DIR,
+    statusSocket: values['status-socket'] ?? process.env.TSNET_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET,
+    level,
+  };
+}
+
+function listenPlugin(app: ReturnType<typeof createApp>, socketPath: string): Promise<Server> {
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+  fs.rmSync(socketPath, { force: true });
+  return new Promise((resolve, reject) => {
+    const old = process.umask(0o177); // the socket is born 0600: root only, no window
+    const s = app.listen(socketPath, () => {
+      process.umask(old);
+      fs.chmodSync(socketPath, 0o600);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      process.umask(old);
+      reject(e);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let opts: ReturnType<typeof options>;
+  try {
+    opts = options();
+  } catch (e) {
+    process.stderr.write(`tsnet: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const log = pino({ name: 'tsnet', level: opts.level }, pino.destination(2));
+  if (process.getuid?.() !== 0) log.warn('not running as root: creating bridges and firewall rules needs CAP_NET_ADMIN');
+
+  const store = new Store(opts.stateDir);
+  const loaded = store.load();
+  const warnings: string[] = [];
+  if (loaded.problems.length > 0) {
+    warnings.push(...loaded.problems);
+    if (loaded.quarantinedTo) warnings.push(`the damaged store was kept as ${loaded.quarantinedTo}; networks are rebuilt from the kernel`);
+    for (const p of warnings) log.error(p);
+  }
+
+  const netlink = await openNetlink();
+  const firewall = await createFirewall();
+  const deps = {
+    netlink,
+    firewall,
+    store,
+    log,
+    params: { set: writeSysctl, setInterface: writeInterfaceSysctl },
+    boundSockets: () => listHostBoundSockets(),
+    state: loaded.state,
+  };
+  const driver = new Driver(deps);
+  const rec = await reconcile(driver, deps, loaded.quarantinedTo !== undefined);
+  warnings.push(...rec.warnings);
+
+  const metrics = new Metrics();
+  const startedAt = new Date();
+  const report = async (): Promise<StatusReport> => ({
+    version: VERSION,
+    pid: process.pid,
+    startedAt: startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    pluginSocket: opts.socket,
+    stateDir: opts.stateDir,
+    firewallBackend: firewall.backend,
+    networks: await driver.describe(),
+    calls: metrics.snapshot(),
+    warnings,
+  });
+
+  const plugin = await listenPlugin(createApp(driver, metrics, log), opts.socket);
+  let status: Server | undefined;
+  try {
+    status = await listenStatus(createStatusApp(report), opts.statusSocket);
+  } catch (e) {
+    log.error({ err: String(e), socket: opts.statusSocket }, 'status API not available');
+  }
+  log.info({ socket: opts.socket, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
+
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping; kernel objects stay in place for running containers');
+    plugin.close();
+    status?.close();
+    fs.rmSync(opts.socket, { force: true });
+    setTimeout(() => process.exit(0), 200).unref();
+    void netlink.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`tsnet: cannot start: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

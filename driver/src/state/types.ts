@@ -1,0 +1,47 @@
+/** What the driver persists: enough to re-create every kernel object after a restart. */
+import type { NetworkConfig, Proto } from '@tsnet/shared';
+
+export const STATE_VERSION = 1;
+
+export interface PortMapRecord {
+  proto: Proto;
+  family: 4 | 6;
+  hostIP: string;
+  hostPort: number;
+  containerIP: string;
+  containerPort: number;
+  /** tsnet chose hostPort (Docker asked for any port). */
+  picked: boolean;
+}
+
+export interface EndpointRecord {
+  id: string;
+  networkId: string;
+  hostVeth: string;
+  containerVeth: string;
+  mac: string;
+  /** "addr/len" */
+  ipv4?: string;
+  ipv6?: string;
+  sandboxKey?: string;
+  joined: boolean;
+  ports: PortMapRecord[];
+  createdAt: string;
+}
+
+export interface NetworkRecord {
+  config: NetworkConfig;
+  /** The bridge existed before the network: left in place on removal. */
+  bridgeAdopted: boolean;
+  createdAt: string;
+  endpoints: Record<string, EndpointRecord>;
+  /** Gateway addresses tsnet put on an adopted bridge (removed again with the network). */
+  addedAddresses?: string[];
+  /** Recovered from the kernel after the store was lost: only a prefix of the ID is known. */
+  recovered?: boolean;
+}
+
+export interface StateDocument {
+  version: number;
+  networks: Record<string, NetworkRecord>;
+}
