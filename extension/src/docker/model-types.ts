@@ -32,6 +32,13 @@ export interface NetworkModel {
   labels: Record<string, string>;
   /** IDs of endpoints on this network. */
   endpointIds: string[];
+  /** Creation time as Docker reports it. */
+  created?: string;
+  attachable?: boolean;
+  /** tsnet only: whether the bridge exists in the kernel right now (from tsnet's status). */
+  bridgePresent?: boolean;
+  /** tsnet only: firewall objects the driver programmed, one line each (from tsnet's status). */
+  firewall?: string[];
 }
 
 export interface PortModel {
@@ -46,7 +53,10 @@ export interface PortModel {
 }
 
 export interface EndpointModel {
-  /** Docker's EndpointID. */
+  /**
+   * Docker's EndpointID. A container that is attached but not running has no endpoint yet; its
+   * attachment gets the id `<containerId>/<networkId>` and `active: false`.
+   */
   id: string;
   networkId: string;
   containerId: string;
@@ -58,6 +68,12 @@ export interface EndpointModel {
   hostVeth?: string;
   /** Interface name inside the namespace when known (eth0, ...). */
   ifname?: string;
+  ipv4PrefixLength?: number;
+  ipv6PrefixLength?: number;
+  gateway?: string;
+  ipv6Gateway?: string;
+  /** False for an attachment of a container that is not running (no endpoint in the kernel). */
+  active?: boolean;
 }
 
 export interface ContainerModel {
@@ -79,8 +95,10 @@ export interface ContainerModel {
 
 /** Containers that share one network namespace; the owner is the container that made it. */
 export interface NamespaceGroupModel {
+  /** The owner's container ID. */
   id: string;
   ownerId: string;
+  /** Every container in the namespace, the owner first (when it exists), then by name. */
   memberIds: string[];
   /** SandboxKey when known (/var/run/docker/netns/...). */
   sandboxKey?: string;
