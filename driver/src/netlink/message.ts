@@ -89,7 +89,7 @@ export interface NetlinkErrorPayload {
 export function parseErrorPayload(msg: NetlinkMessage): NetlinkErrorPayload {
   const p = msg.payload;
   if (p.length < 4) return { errno: 0 };
-  const errno = -p.readInt32LE(0);
+  const errno = -p.readInt32LE(0) | 0; // "| 0": no -0 for an ack
   const result: NetlinkErrorPayload = { errno };
   if (msg.type !== NLMSG_ERROR || !(msg.flags & NLM_F_ACK_TLVS) || p.length < 4 + NLMSG_HDRLEN) return result;
   const echoedLen = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : p.readUInt32LE(4);
