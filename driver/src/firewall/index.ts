@@ -1,0 +1,219 @@
+/**
+ * The firewall adapter: libnftables (JSON) through koffi in a worker thread, optionally inside
+ * another network namespace. The rules themselves, and why they look the way they do, are in
+ * rules.ts (pure, golden-tested); this file only sequences list -> plan -> one transaction.
+ */
+import { NftError, NftWorker } from './nft';
+import {
+  addPortMapCommands,
+  applyNetworkCommands,
+  describeNetwork,
+  parseListOutput,
+  portMapKey,
+  portMapsInSnapshot,
+  programmedBridges,
+  removeAllCommands,
+  removeNetworkCommands,
+  removePortMapCommands,
+  skeletonCommands,
+  snapshotListCommands,
+  type NftCmd,
+  type Snapshot,
+} from './rules';
+import type { Firewall, FirewallBackend, FirewallNetwork, PortMapRule } from './types';
+
+export * from './types';
+export { NftError } from './nft';
+
+export interface FirewallOptions {
+  /** Program the firewall of this network namespace (e.g. /run/netns/NAME) instead of the caller's. */
+  netnsPath?: string;
+  /** Receives warnings (e.g. iptables-legacy hosts). Defaults to console.warn. */
+  log?: (msg: string) => void;
+}
+
+/** Extra surface beyond types.ts' Firewall (additions only). */
+export interface TsnetFirewall extends Firewall {
+  /** Families ('ip', 'ip6') whose Docker DOCKER-USER chain tsnet writes to, as last seen. */
+  readonly dockerUserFamilies: ReadonlyArray<'ip' | 'ip6'>;
+  /** Duration (ms) of the last libnftables call inside the worker. */
+  readonly lastKernelMs: number;
+  /** Stops the worker thread. The firewall can not be used afterwards. */
+  close(): Promise<void>;
+}
+
+export function createFirewall(opts: FirewallOptions = {}): TsnetFirewall {
+  return new NftFirewall(opts);
+}
+
+class NftFirewall implements TsnetFirewall {
+  private readonly nft: NftWorker;
+  private readonly log: (msg: string) => void;
+  private queue: Promise<unknown> = Promise.resolve();
+  private initialized = false;
+  private _backend: FirewallBackend = 'nftables';
+  private dockerUser: Array<'ip' | 'ip6'> = [];
+  private legacyWarned = false;
+  lastKernelMs = 0;
+
+  constructor(opts: FirewallOptions) {
+    this.nft = new NftWorker(opts.netnsPath);
+    this.log = opts.log ?? ((m) => console.warn(m));
+  }
+
+  get backend(): FirewallBackend {
+    return this._backend;
+  }
+  get dockerUserFamilies(): ReadonlyArray<'ip' | 'ip6'> {
+    return this.dockerUser;
+  }
+
+  /** Runs operations one at a time (each is list -> plan -> transaction). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async run(cmds: NftCmd[]) {
+    const r = await this.nft.run(cmds);
+    this.lastKernelMs = r.ms;
+    return r.items;
+  }
+
+  init(): Promise<void> {
+    return this.serial(() => this.doInit());
+  }
+
+  private async doInit(): Promise<void> {
+    await this.run(skeletonCommands());
+    this.initialized = true;
+    const s = await this.snapshot(false);
+    await this.detectBackend(s);
+  }
+
+  private async detectBackend(s: Snapshot): Promise<void> {
+    if (s.dockerUser.size > 0) {
+      this._backend = 'nftables';
+      return;
+    }
+    const legacy = await this.nft.legacyTableNames();
+    if (legacy.includes('filter')) {
+      this._backend = 'iptables-legacy';
+      if (!this.legacyWarned) {
+        this.legacyWarned = true;
+        this.log(
+          'tsnet firewall: iptables-legacy host (no nftables DOCKER-USER chain, legacy "filter" table present). ' +
+            'tsnet cannot add its DOCKER-USER accepts there; add "-i <bridge> -j ACCEPT" and "-o <bridge> -j ACCEPT" ' +
+            'to DOCKER-USER for each tsnet bridge, or run Docker with iptables-nft.',
+        );
+      }
+    } else {
+      this._backend = 'nftables';
+    }
+  }
+
+  private async ensureInit(): Promise<void> {
+    if (!this.initialized) await this.doInit();
+  }
+
+  /**
+   * Reads what plans depend on, in one worker round trip: the verdict maps (and port maps when
+   * asked), and Docker's DOCKER-USER chains (ip, ip6) with tsnet's rules in them. A missing
+   * object is simply absent from the snapshot.
+   */
+  private async snapshot(portMaps: boolean): Promise<Snapshot> {
+    const r = await this.nft.list(snapshotListCommands({ portMaps, dockerUser: ['ip', 'ip6'] }));
+    this.lastKernelMs = r.ms;
+    const s = parseListOutput(r.items);
+    this.dockerUser = [...s.dockerUser].sort();
+    return s;
+  }
+
+  private async list(cmds: NftCmd[]) {
+    const r = await this.nft.list(cmds);
+    this.lastKernelMs = r.ms;
+    return r.items;
+  }
+
+  applyNetwork(net: FirewallNetwork): Promise<void> {
+    return this.serial(async () => {
+      await this.ensureInit();
+      let s = await this.snapshot(false);
+      if (!s.tableExists) {
+        await this.doInit();
+        s = await this.snapshot(false);
+      }
+      if (s.dockerUser.size === 0 && this._backend === 'iptables-legacy') {
+        this.log(`tsnet firewall: ${net.bridge}: DOCKER-USER accepts not written (iptables-legacy host)`);
+      }
+      await this.run(applyNetworkCommands(net, s));
+    });
+  }
+
+  removeNetwork(net: FirewallNetwork): Promise<void> {
+    return this.serial(async () => {
+      const s = await this.snapshot(true);
+      await this.run(removeNetworkCommands(net, s));
+    });
+  }
+
+  addPortMaps(rules: PortMapRule[]): Promise<void> {
+    return this.serial(async () => {
+      if (rules.length === 0) return;
+      const cmds = addPortMapCommands(rules);
+      await this.ensureInit();
+      try {
+        await this.run(cmds);
+      } catch (e) {
+        if (!(e instanceof NftError && e.isNotFound)) throw e;
+        await this.doInit(); // the table was removed behind our back
+        await this.run(cmds);
+      }
+    });
+  }
+
+  removePortMaps(rules: PortMapRule[]): Promise<void> {
+    return this.serial(async () => {
+      if (rules.length === 0) return;
+      try {
+        await this.run(removePortMapCommands(rules));
+      } catch (e) {
+        if (!(e instanceof NftError && e.isNotFound)) throw e;
+        // Some are absent: delete only those present (still one transaction).
+        const present = new Set((await this.readPortMaps()).map(portMapKey));
+        await this.run(removePortMapCommands(rules.filter((r) => present.has(portMapKey(r)))));
+      }
+    });
+  }
+
+  private async readPortMaps(): Promise<PortMapRule[]> {
+    return portMapsInSnapshot(parseListOutput(await this.list(snapshotListCommands({ portMaps: true, dockerUser: [] }))));
+  }
+
+  listProgrammedBridges(): Promise<string[]> {
+    return this.serial(async () => {
+      return programmedBridges(parseListOutput(await this.list([{ list: { map: { family: 'inet', table: 'tsnet', name: 'fwd_in' } } }])));
+    });
+  }
+
+  listPortMaps(): Promise<PortMapRule[]> {
+    return this.serial(() => this.readPortMaps());
+  }
+
+  describe(net: FirewallNetwork): string[] {
+    return describeNetwork(net, this._backend, this.dockerUser);
+  }
+
+  removeAll(): Promise<void> {
+    return this.serial(async () => {
+      const s = await this.snapshot(false);
+      await this.run(removeAllCommands(s));
+      this.initialized = false;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serial(() => this.nft.close());
+  }
+}
