@@ -12,9 +12,9 @@ export const NFT_TABLE = 'tsnet';
 /** Comment put on every rule tsnet writes outside its own table (DOCKER-USER). */
 export const RULE_COMMENT = 'tsnet';
 
-/** Default bridge name of a network: `tsn-` + first 12 hex of the network ID. */
+/** Default bridge name of a network: `tsn-` + first 11 hex of the network ID (15 bytes). */
 export function bridgeName(networkId: string): string {
-  return BRIDGE_PREFIX + networkId.slice(0, 12);
+  return BRIDGE_PREFIX + networkId.slice(0, 11);
 }
 
 /** Host-side veth of an endpoint: `tsv` + first 11 hex of the endpoint ID. */

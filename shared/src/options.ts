@@ -20,7 +20,7 @@ export const OPT = {
 
 /** Every option key tsnet accepts in `-o`, with its default and meaning (the README lists these). */
 export const OPTION_DOCS: Record<string, { default: string; help: string }> = {
-  [OPT.bridgeName]: { default: 'tsn-<first 12 hex of the network ID>', help: 'Linux bridge name (at most 15 bytes). An existing bridge of that name is adopted and left in place on removal.' },
+  [OPT.bridgeName]: { default: 'tsn-<first 11 hex of the network ID>', help: 'Linux bridge name (at most 15 bytes). An existing bridge of that name is adopted and left in place on removal.' },
   [OPT.enableICC]: { default: 'true', help: 'Allow traffic between containers of this network.' },
   [OPT.enableIPMasquerade]: { default: 'true', help: 'Masquerade traffic leaving the network behind the host\'s address.' },
   [OPT.hostBindingIPv4]: { default: '0.0.0.0', help: 'Default host address for published ports (-p without an address).' },
