@@ -1,0 +1,132 @@
+/**
+ * The extension's one Docker client (dockerode, which honours DOCKER_HOST, DOCKER_TLS_VERIFY and
+ * DOCKER_CERT_PATH, else the usual /var/run/docker.sock). Reads snapshots for the model builder
+ * and performs the user's actions; no policy here.
+ */
+import Docker from 'dockerode';
+import * as fs from 'fs';
+import { DEFAULT_PLUGIN_SOCKET } from '@tsnet/shared';
+import type { DockerContainer, DockerNetwork } from './docker-types';
+import { isTsnetDriver } from './model';
+import type { CreateNetworkBody } from '../commands/validate';
+
+export interface DockerSnapshot {
+  networks: DockerNetwork[];
+  containers: DockerContainer[];
+  engineVersion?: string;
+}
+
+export class DockerClient {
+  readonly docker: Docker;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new Docker();
+  }
+
+  /** Every network and container, inspected (the list endpoints leave out what the tree shows). */
+  async snapshot(): Promise<DockerSnapshot> {
+    const [netList, ctrList, version] = await Promise.all([
+      this.docker.listNetworks(),
+      this.docker.listContainers({ all: true }),
+      this.docker.version().catch(() => undefined),
+    ]);
+    const gone = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
+    // An object removed between the list and its inspect is simply gone.
+    const inspectOrGone = async <T>(p: Promise<unknown>): Promise<T | undefined> => {
+      try {
+        return (await p) as T;
+      } catch (e) {
+        if (gone(e)) return undefined;
+        throw e;
+      }
+    };
+    const networks = (await Promise.all(netList.map((n) => inspectOrGone<DockerNetwork>(this.docker.getNetwork(n.Id).inspect()))))
+      .filter((n): n is DockerNetwork => !!n);
+    const containers = (await Promise.all(ctrList.map((c) => inspectOrGone<DockerContainer>(this.docker.getContainer(c.Id).inspect()))))
+      .filter((c): c is DockerContainer => !!c);
+    return { networks, containers, engineVersion: version?.Version };
+  }
+
+  /** Network drivers the engine offers (`docker info` Plugins.Network plus enabled network plugins). */
+  async networkDrivers(): Promise<{ drivers: string[]; tsnet?: string }> {
+    const info = (await this.docker.info()) as { Plugins?: { Network?: string[] } };
+    const drivers = new Set<string>((info.Plugins?.Network ?? []).filter((d) => d !== 'host' && d !== 'null'));
+    try {
+      const plugins = (await this.docker.listPlugins()) as { Name: string; Enabled: boolean; Config?: { Interface?: { Types?: { Capability?: string }[] | string[] } } }[];
+      for (const p of plugins) {
+        const types = (p.Config?.Interface?.Types ?? []).map((t) => (typeof t === 'string' ? t : t.Capability ?? ''));
+        if (p.Enabled && types.some((t) => t.includes('networkdriver'))) drivers.add(p.Name);
+      }
+    } catch {
+      // Engines without managed-plugin support answer 404 here; the legacy list above is enough.
+    }
+    let tsnet = [...drivers].find(isTsnetDriver);
+    // A legacy plugin is activated lazily, so `docker info` lists it only after first use.
+    if (!tsnet && !process.env.DOCKER_HOST && fs.existsSync(DEFAULT_PLUGIN_SOCKET)) {
+      tsnet = 'tsnet';
+      drivers.add(tsnet);
+    }
+    return { drivers: [...drivers].sort(), tsnet };
+  }
+
+  async createNetwork(body: CreateNetworkBody): Promise<string> {
+    const n = await this.docker.createNetwork(body as unknown as Docker.NetworkCreateOptions);
+    return n.id;
+  }
+
+  async inspectNetwork(id: string): Promise<DockerNetwork> {
+    return (await this.docker.getNetwork(id).inspect()) as DockerNetwork;
+  }
+
+  async inspectContainer(id: string): Promise<DockerContainer> {
+    return (await this.docker.getContainer(id).inspect()) as unknown as DockerContainer;
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await this.docker.getNetwork(id).remove();
+  }
+
+  async pruneNetworks(): Promise<string[]> {
+    const r = (await this.docker.pruneNetworks()) as { NetworksDeleted?: string[] | null };
+    return r.NetworksDeleted ?? [];
+  }
+
+  async connect(networkId: string, containerId: string, opts: { ipv4?: string; ipv6?: string; aliases?: string[] } = {}): Promise<void> {
+    const ipam = opts.ipv4 || opts.ipv6 ? { IPv4Address: opts.ipv4, IPv6Address: opts.ipv6 } : undefined;
+    await this.docker.getNetwork(networkId).connect({
+      Container: containerId,
+      EndpointConfig: { IPAMConfig: ipam, Aliases: opts.aliases && opts.aliases.length > 0 ? opts.aliases : undefined },
+    });
+  }
+
+  async disconnect(networkId: string, containerId: string, force = false): Promise<void> {
+    await this.docker.getNetwork(networkId).disconnect({ Container: containerId, Force: force });
+  }
+
+  /**
+   * Creates and starts a container that joins `ownerId`'s network namespace (like
+   * `docker run --network container:<owner>`). A container that fails to start is removed, so
+   * nothing half-made is left behind.
+   */
+  async runInNamespace(ownerId: string, image: string, cmd: string[], name?: string): Promise<string> {
+    const c = await this.docker.createContainer({
+      Image: image,
+      Cmd: cmd.length > 0 ? cmd : undefined,
+      name: name || undefined,
+      Labels: { 'tsnet.created-by': 'vscode' },
+      HostConfig: { NetworkMode: `container:${ownerId}` },
+    });
+    try {
+      await c.start();
+    } catch (e) {
+      await c.remove({ force: true }).catch(() => undefined);
+      throw e;
+    }
+    return c.id;
+  }
+
+  /** The engine's address as the user configured it (for URLs of published ports). */
+  get dockerHost(): string | undefined {
+    return process.env.DOCKER_HOST;
+  }
+}

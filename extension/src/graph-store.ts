@@ -1,0 +1,92 @@
+/**
+ * Holds the current NetworkGraph: rebuilds it from Docker (+ the tsnet driver's status when it
+ * answers) on start, on each burst of relevant `docker events`, after each user action, and on a
+ * slow safety poll. Views subscribe to onDidChange.
+ */
+import * as vscode from 'vscode';
+import { DockerClient } from './docker/client';
+import { DockerEventWatcher } from './docker/events';
+import { buildGraph } from './docker/model';
+import type { NetworkGraph } from './docker/model-types';
+import { fetchTsnetStatus } from './docker/tsnet-status';
+import { dockerErrorMessage } from './commands/validate';
+
+const SAFETY_POLL_MS = 60_000;
+
+export class GraphStore implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<NetworkGraph>();
+  private readonly stateChanged = new vscode.EventEmitter<void>();
+  readonly onDidChange: vscode.Event<NetworkGraph> = this.changed.event;
+  /** Fires when the graph or the connection state (error, tsnet reachability) changes. */
+  readonly onDidChangeState: vscode.Event<void> = this.stateChanged.event;
+  graph: NetworkGraph | undefined;
+  /** Why Docker could not be read, when it could not. */
+  error: string | undefined;
+  /** Why the tsnet status API did not answer, when it did not. */
+  tsnetUnreachable: string | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private watcher: DockerEventWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+
+  constructor(readonly client: DockerClient, private readonly log: vscode.OutputChannel, private readonly statusSocket?: string) {}
+
+  start(): void {
+    this.watcher = new DockerEventWatcher(this.client.docker, {
+      onChange: (why) => {
+        this.log.appendLine(`docker events: ${why}`);
+        void this.refresh();
+      },
+      onState: (connected, err) => this.log.appendLine(connected ? 'docker events: connected' : `docker events: lost (${err}); reconnecting`),
+    });
+    this.watcher.start();
+    this.poll = setInterval(() => void this.refresh(), SAFETY_POLL_MS);
+    void this.refresh();
+  }
+
+  /** Rebuilds the graph; concurrent calls coalesce into at most one more run. */
+  refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.rebuild();
+      } while (this.again);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async rebuild(): Promise<void> {
+    try {
+      const [snap, status, drivers] = await Promise.all([
+        this.client.snapshot(),
+        fetchTsnetStatus(this.statusSocket),
+        this.client.networkDrivers().catch(() => ({ drivers: [] as string[], tsnet: undefined })),
+      ]);
+      this.tsnetUnreachable = status.reachable ? undefined : status.reason;
+      this.graph = buildGraph(snap.networks, snap.containers, status.reachable ? status.report : undefined, {
+        engineVersion: snap.engineVersion,
+        tsnetDriverName: drivers.tsnet,
+      });
+      this.error = undefined;
+      this.changed.fire(this.graph);
+    } catch (e) {
+      const msg = dockerErrorMessage(e);
+      if (this.error !== msg) this.log.appendLine(`Docker is not reachable: ${msg}`);
+      this.error = msg;
+    }
+    this.stateChanged.fire();
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+    clearInterval(this.poll);
+    this.changed.dispose();
+    this.stateChanged.dispose();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The Namespaces view: containers grouped by network namespace. A container started with
+ * `--network container:X` is shown inside X's group ("pod"), with what the members share.
+ */
+import * as vscode from 'vscode';
+import type { GraphStore } from '../graph-store';
+import type { ContainerModel, NamespaceGroupModel, NetworkGraph } from '../docker/model-types';
+import type { TreeNode } from './nodes';
+import { containerTooltip, groupPorts, portLabel } from './format';
+import { messageItem, messageNodes } from './networks-tree';
+
+function sharedFacts(group: NamespaceGroupModel, g: NetworkGraph): { addresses: string[]; ports: string[]; networks: string[] } {
+  const eps = g.endpoints.filter((e) => e.containerId === group.ownerId);
+  const owner = g.containers.find((c) => c.id === group.ownerId);
+  return {
+    networks: eps.map((e) => g.networks.find((n) => n.id === e.networkId)?.name ?? e.networkId.slice(0, 12)),
+    addresses: eps.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => !!a)),
+    ports: owner ? groupPorts(owner.ports).map(portLabel) : [],
+  };
+}
+
+export class NamespacesTreeProvider implements vscode.TreeDataProvider<TreeNode> {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly store: GraphStore) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    const msg = messageNodes(this.store);
+    if (msg) return node ? [] : msg;
+    const g = this.store.graph as NetworkGraph;
+    if (!node) {
+      if (g.namespaces.length === 0) return [{ kind: 'message', text: 'No containers' }];
+      return g.namespaces.map((group) => ({ kind: 'namespace', group, owner: g.containers.find((c) => c.id === group.ownerId) }));
+    }
+    if (node.kind === 'namespace') {
+      return node.group.memberIds
+        .map((id) => g.containers.find((c) => c.id === id))
+        .filter((c): c is ContainerModel => !!c)
+        .map((container) => ({ kind: 'container', container, parent: node }));
+    }
+    return [];
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const g = this.store.graph as NetworkGraph;
+    if (node.kind === 'message') return messageItem(node);
+    if (node.kind === 'namespace') {
+      const { group, owner } = node;
+      const shared = sharedFacts(group, g);
+      const label = owner ? owner.name : `${group.ownerId.slice(0, 12)} (missing)`;
+      const item = new vscode.TreeItem(label, group.memberIds.length > 1 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = `namespace:${group.id}`;
+      const n = group.memberIds.length;
+      item.description = [
+        n > 1 ? `pod of ${n} containers` : '1 container',
+        owner && ['host', 'none'].includes(owner.networkMode) ? `--network ${owner.networkMode}` : undefined,
+        shared.addresses.join(', ') || undefined,
+      ].filter(Boolean).join(' · ');
+      const lines = [`**Network namespace of ${label}**`, ''];
+      if (group.sandboxKey) lines.push(`- Namespace: \`${group.sandboxKey}\``);
+      lines.push(`- Members: ${group.memberIds.map((id) => g.containers.find((c) => c.id === id)?.name ?? id.slice(0, 12)).join(', ')}`);
+      if (n > 1) {
+        lines.push('', 'All members share:', '- the same interfaces, addresses and routes', '- localhost (127.0.0.1 reaches every member)', '- the published ports of the owner');
+      }
+      if (shared.networks.length) lines.push(`- Networks: ${shared.networks.join(', ')}`);
+      if (shared.addresses.length) lines.push(`- Addresses: ${shared.addresses.join(', ')}`);
+      if (shared.ports.length) lines.push(`- Ports: ${shared.ports.join(', ')}`);
+      item.tooltip = new vscode.MarkdownString(lines.join('\n'));
+      item.iconPath = new vscode.ThemeIcon(n > 1 ? 'symbol-namespace' : 'symbol-field');
+      item.contextValue = 'namespace';
+      return item;
+    }
+    if (node.kind === 'container') {
+      const c = node.container;
+      const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
+      item.id = `ns-member:${c.id}`;
+      const ownerName = c.sharesNamespaceWith ? g.containers.find((x) => x.id === c.sharesNamespaceWith)?.name ?? c.sharesNamespaceWith.slice(0, 12) : undefined;
+      item.description = [ownerName ? `joined via --network container:${ownerName}` : 'owner', c.status].join(' · ');
+      item.tooltip = new vscode.MarkdownString(containerTooltip(c, g));
+      item.iconPath = new vscode.ThemeIcon(c.state === 'running' ? 'vm-running' : 'vm-outline');
+      item.contextValue = `container-${c.state === 'running' ? 'running' : 'stopped'}`;
+      return item;
+    }
+    return new vscode.TreeItem('');
+  }
+}

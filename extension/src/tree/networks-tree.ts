@@ -1,0 +1,131 @@
+/**
+ * The Networks view: network → containers (addresses, MAC, veth, state) → addresses and port maps.
+ * Docker's built-in networks are hidden when `tsnet.showBuiltinNetworks` is off.
+ */
+import * as vscode from 'vscode';
+import type { GraphStore } from '../graph-store';
+import type { NetworkGraph } from '../docker/model-types';
+import { isHttpPort } from '../commands/validate';
+import type { TreeNode } from './nodes';
+import {
+  containerDescription,
+  containerTooltip,
+  groupPorts,
+  networkDescription,
+  networkTooltip,
+  portDescription,
+  portLabel,
+} from './format';
+
+export const SHOW_BUILTIN_SETTING = 'showBuiltinNetworks';
+
+export function messageNodes(store: GraphStore): TreeNode[] | undefined {
+  if (store.error) return [{ kind: 'message', text: 'Docker is not reachable', detail: store.error }];
+  if (!store.graph) return [{ kind: 'message', text: 'Reading Docker…' }];
+  return undefined;
+}
+
+export function messageItem(node: Extract<TreeNode, { kind: 'message' }>): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+  item.description = node.detail;
+  item.tooltip = node.detail;
+  item.iconPath = new vscode.ThemeIcon(node.detail ? 'warning' : 'loading~spin');
+  item.contextValue = 'message';
+  return item;
+}
+
+export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly store: GraphStore) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  private showBuiltin(): boolean {
+    return vscode.workspace.getConfiguration('tsnet').get<boolean>(SHOW_BUILTIN_SETTING, true);
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    const msg = messageNodes(this.store);
+    if (msg) return node ? [] : msg;
+    const g = this.store.graph as NetworkGraph;
+    if (!node) {
+      const nets = g.networks.filter((n) => this.showBuiltin() || !n.builtin);
+      if (nets.length === 0) return [{ kind: 'message', text: 'No networks', detail: 'Create one with the + button' }];
+      return nets.map((network) => ({ kind: 'network', network }));
+    }
+    if (node.kind === 'network') {
+      return g.endpoints
+        .filter((e) => e.networkId === node.network.id)
+        .map((endpoint) => ({ endpoint, container: g.containers.find((c) => c.id === endpoint.containerId)! }))
+        .filter((x) => x.container)
+        .sort((a, b) => a.container.name.localeCompare(b.container.name))
+        .map(({ endpoint, container }) => ({ kind: 'container', container, endpoint, network: node.network }));
+    }
+    if (node.kind === 'container' && node.network) {
+      const out: TreeNode[] = [];
+      const ep = node.endpoint;
+      if (ep?.ipv4) out.push({ kind: 'address', family: 4, address: ep.ipv4, prefixLength: ep.ipv4PrefixLength, gateway: ep.gateway, container: node.container, network: node.network });
+      if (ep?.ipv6) out.push({ kind: 'address', family: 6, address: ep.ipv6, prefixLength: ep.ipv6PrefixLength, gateway: ep.ipv6Gateway, container: node.container, network: node.network });
+      const ports = node.container.ports.filter((p) => !p.networkId || p.networkId === node.network!.id);
+      for (const group of groupPorts(ports)) out.push({ kind: 'port', ports: group, container: node.container });
+      return out;
+    }
+    return [];
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const g = this.store.graph as NetworkGraph;
+    switch (node.kind) {
+      case 'message':
+        return messageItem(node);
+      case 'network': {
+        const n = node.network;
+        const hasChildren = g.endpoints.some((e) => e.networkId === n.id);
+        const item = new vscode.TreeItem(n.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${n.id}`;
+        item.description = networkDescription(n, g);
+        item.tooltip = new vscode.MarkdownString(networkTooltip(n, g));
+        item.iconPath = new vscode.ThemeIcon(n.tsnet ? 'rocket' : n.builtin ? 'lock' : 'type-hierarchy-sub');
+        item.contextValue = n.builtin ? 'network-builtin' : 'network';
+        return item;
+      }
+      case 'container': {
+        const c = node.container;
+        const hasChildren = !!(node.endpoint?.ipv4 || node.endpoint?.ipv6 || c.ports.length);
+        const item = new vscode.TreeItem(c.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${node.network?.id}/container:${c.id}`;
+        item.description = containerDescription(c, node.endpoint);
+        item.tooltip = new vscode.MarkdownString(containerTooltip(c, g, node.endpoint));
+        item.iconPath = new vscode.ThemeIcon(c.state === 'running' ? 'vm-running' : 'vm-outline');
+        item.contextValue = `container-attached-${c.state === 'running' ? 'running' : 'stopped'}`;
+        return item;
+      }
+      case 'address': {
+        const item = new vscode.TreeItem(`${node.address}${node.prefixLength !== undefined ? '/' + node.prefixLength : ''}`, vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${node.network.id}/container:${node.container.id}/ipv${node.family}`;
+        item.description = `IPv${node.family}${node.gateway ? ` · gateway ${node.gateway}` : ''}`;
+        item.tooltip = `IPv${node.family} address of ${node.container.name} on ${node.network.name}`;
+        item.iconPath = new vscode.ThemeIcon('location');
+        item.contextValue = 'address';
+        return item;
+      }
+      case 'port': {
+        const item = new vscode.TreeItem(portLabel(node.ports), vscode.TreeItemCollapsibleState.None);
+        const p = node.ports[0];
+        item.id = `container:${node.container.id}/port:${p.proto}/${p.hostPort}/${p.containerPort}/${p.networkId ?? ''}`;
+        item.description = portDescription(node.ports);
+        item.tooltip = `${node.ports.map((x) => `${x.hostIP}:${x.hostPort}`).join(', ')} on the host → ${p.containerPort}/${p.proto} in ${node.container.name}`;
+        item.iconPath = new vscode.ThemeIcon(isHttpPort(p) ? 'link-external' : 'plug');
+        item.contextValue = isHttpPort(p) ? 'port-http' : 'port';
+        if (isHttpPort(p)) item.command = { command: 'tsnet.openPort', title: 'Open in Browser', arguments: [node] };
+        return item;
+      }
+      default:
+        return new vscode.TreeItem('');
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/** What each row of the tsnet views stands for; commands receive these as their argument. */
+import type { ContainerModel, EndpointModel, NamespaceGroupModel, NetworkModel, PortModel } from '../docker/model-types';
+
+export type TreeNode =
+  | { kind: 'message'; text: string; detail?: string }
+  | { kind: 'network'; network: NetworkModel }
+  | { kind: 'container'; container: ContainerModel; network?: NetworkModel; endpoint?: EndpointModel; parent?: TreeNode }
+  | { kind: 'address'; family: 4 | 6; address: string; prefixLength?: number; gateway?: string; container: ContainerModel; network: NetworkModel }
+  | { kind: 'port'; ports: PortModel[]; container: ContainerModel }
+  | { kind: 'namespace'; group: NamespaceGroupModel; owner?: ContainerModel };
