@@ -11,10 +11,22 @@ import type { Metrics } from '../core/metrics';
 import * as schema from './schemas';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * dockerd's legacy plugin client waits forever for an answer: a request that has not finished
+ * after this long is answered with an error so a slow or stuck kernel call cannot hang dockerd.
+ * The work itself goes on (it cannot be cancelled half-way safely) and the per-network queue
+ * keeps later requests behind it. TSNET_REQUEST_TIMEOUT_MS overrides it.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 type Handler = (body: unknown) => Promise<unknown> | unknown;
 
-export function createApp(driver: Driver, metrics: Metrics, log: Logger): express.Express {
+export interface AppOptions {
+  requestTimeoutMs?: number;
+}
+
+export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: AppOptions = {}): express.Express {
+  const timeoutMs = opts.requestTimeoutMs ?? requestTimeoutFromEnv();
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ type: () => true, limit: MAX_BODY_BYTES, strict: true }));
@@ -24,7 +36,7 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger): expres
       const started = process.hrtime.bigint();
       let failed = false;
       try {
-        const out = await handler(req.body ?? {});
+        const out = await withTimeout(method, Promise.resolve().then(() => handler(req.body ?? {})), timeoutMs);
         res.type(PLUGIN_CONTENT_TYPE).json(out ?? {});
       } catch (err) {
         failed = true;
@@ -71,6 +83,30 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger): expres
 }
 
 class RequestError extends Error {}
+
+class TimeoutError extends Error {}
+
+function requestTimeoutFromEnv(): number {
+  const v = Number(process.env.TSNET_REQUEST_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_REQUEST_TIMEOUT_MS;
+}
+
+function withTimeout<T>(method: string, work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new TimeoutError(
+          `${method.replace('NetworkDriver.', '')}: timed out after ${ms / 1000} s waiting for the kernel or the store; ` +
+            'the operation may still complete in the background; see the tsnet log and GET /status',
+        ),
+      );
+    }, ms);
+  });
+  // A late failure of the abandoned work must not become an unhandled rejection.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 function errorMessage(method: string, err: unknown): string {
   if (err instanceof Error) {
