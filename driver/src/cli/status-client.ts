@@ -1,0 +1,78 @@
+/**
+ * A tiny client of the driver's read-only status API (GET over its Unix socket), turning socket
+ * errors into sentences a user can act on.
+ */
+import * as http from 'node:http';
+import type { PortMapStatus, StatusReport } from '@tsnet/shared';
+
+/** A failure the CLI prints as is and exits non-zero on. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface PortRow extends PortMapStatus {
+  networkId: string;
+  endpointId: string;
+}
+
+/** Maps a socket error (ENOENT, ECONNREFUSED, EACCES...) on `socketPath` to a CliError. */
+export function statusSocketError(e: NodeJS.ErrnoException, socketPath: string): CliError {
+  switch (e.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+    case 'ENOTSOCK':
+      return new CliError(`the tsnet driver is not running (no status socket at ${socketPath}); start it with npm start`);
+    case 'EACCES':
+    case 'EPERM':
+      return new CliError(`permission denied on ${socketPath}: run as root or as a member of the docker group`);
+    default:
+      return new CliError(`cannot reach the tsnet status API at ${socketPath}: ${e.message}`);
+  }
+}
+
+export function getJson<T>(socketPath: string, urlPath: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const req = http.request({ socketPath, path: urlPath, method: 'GET', headers: { Accept: 'application/json', Host: 'tsnet' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (e) => reject(statusSocketError(e as NodeJS.ErrnoException, socketPath)));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          reject(new CliError(`the status API at ${socketPath} answered ${res.statusCode} with something that is not JSON: ${text.slice(0, 200)}`));
+          return;
+        }
+        if ((res.statusCode ?? 500) >= 400) {
+          const msg = (body as { error?: string }).error ?? text.slice(0, 200);
+          reject(new CliError(`the status API at ${socketPath} answered ${res.statusCode}: ${msg}`));
+          return;
+        }
+        resolve(body as T);
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => reject(statusSocketError(e as NodeJS.ErrnoException, socketPath)));
+    req.end();
+  });
+}
+
+export class StatusClient {
+  constructor(readonly socketPath: string) {}
+
+  status(): Promise<StatusReport> {
+    return getJson<StatusReport>(this.socketPath, '/status');
+  }
+
+  ports(): Promise<PortRow[]> {
+    return getJson<PortRow[]>(this.socketPath, '/ports');
+  }
+}
