@@ -122,8 +122,8 @@ class NftFirewall implements TsnetFirewall {
    * asked), and Docker's DOCKER-USER chains (ip, ip6) with tsnet's rules in them. A missing
    * object is simply absent from the snapshot.
    */
-  private async snapshot(portMaps: boolean): Promise<Snapshot> {
-    const r = await this.nft.list(snapshotListCommands({ portMaps, dockerUser: ['ip', 'ip6'] }));
+  private async snapshot(portMaps: boolean, maps = true): Promise<Snapshot> {
+    const r = await this.nft.list(snapshotListCommands({ portMaps, maps, dockerUser: ['ip', 'ip6'] }));
     this.lastKernelMs = r.ms;
     const s = parseListOutput(r.items);
     this.dockerUser = [...s.dockerUser].sort();
@@ -139,15 +139,20 @@ class NftFirewall implements TsnetFirewall {
   applyNetwork(net: FirewallNetwork): Promise<void> {
     return this.serial(async () => {
       await this.ensureInit();
-      let s = await this.snapshot(false);
-      if (!s.tableExists) {
-        await this.doInit();
-        s = await this.snapshot(false);
-      }
+      // Only DOCKER-USER is read (two small lists in one round trip); the table's own
+      // objects are written so that the result does not depend on what was there.
+      const s = await this.snapshot(false, false);
       if (s.dockerUser.size === 0 && this._backend === 'iptables-legacy') {
         this.log(`tsnet firewall: ${net.bridge}: DOCKER-USER accepts not written (iptables-legacy host)`);
       }
-      await this.run(applyNetworkCommands(net, s));
+      const cmds = applyNetworkCommands(net, s);
+      try {
+        await this.run(cmds);
+      } catch (e) {
+        if (!(e instanceof NftError && e.isNotFound)) throw e;
+        await this.doInit(); // the table was removed behind our back
+        await this.run(cmds);
+      }
     });
   }
 

@@ -134,6 +134,11 @@ export function parseOutput(out: string): Json[] {
   const items: Json[] = [];
   const text = out.trim();
   if (!text) return items;
+  try {
+    return ((JSON.parse(text) as { nftables?: Json[] }).nftables ?? []) as Json[];
+  } catch {
+    /* several documents: split below */
+  }
   // Split concatenated JSON documents at top-level object boundaries.
   let depth = 0;
   let start = 0;

@@ -374,10 +374,11 @@ function dockerUserDelete(r: DockerUserRule): NftCmd {
 }
 
 /**
- * Commands that make the kernel hold exactly `net`'s objects, given the current snapshot
- * (which must include the verdict maps and the DOCKER-USER chains). Idempotent: applying the
- * same network twice yields an equivalent ruleset. The snapshot only decides which stale
- * elements / DOCKER-USER rules to delete (deleting an absent object would fail the transaction).
+ * Commands that make the kernel hold exactly `net`'s objects, given a snapshot of the
+ * DOCKER-USER chains (needed: rules are found by handle) and optionally of the verdict maps
+ * (only used to delete masquerade elements of subnets the network no longer has; Docker
+ * networks never change subnets, so the adapter does not list them). Idempotent: applying the
+ * same network twice yields an equivalent ruleset.
  */
 export function applyNetworkCommands(net: FirewallNetwork, s: Snapshot): NftCmd[] {
   validateNetwork(net);
@@ -396,25 +397,27 @@ export function applyNetworkCommands(net: FirewallNetwork, s: Snapshot): NftCmd[
   }
   cmds.push(elementCmd('add', MAP.fwdIn, [[net.bridge, jump(ch.in)]]));
   cmds.push(elementCmd('add', MAP.fwdOut, [[net.bridge, jump(ch.out)]]));
-  if (!net.internal) cmds.push(elementCmd('add', MAP.postOut, [[net.bridge, jump(ch.post)]]));
-  else if ((s.maps.get(MAP.postOut) ?? []).some((e) => e.key === net.bridge)) cmds.push(elementCmd('delete', MAP.postOut, [net.bridge]));
+  // An element that must NOT exist is added and deleted in the same transaction: absent
+  // afterwards whether or not it existed, without having to list the map first.
+  const postElem: Json[] = [[net.bridge, jump(ch.post)]];
+  cmds.push(elementCmd('add', MAP.postOut, postElem));
+  if (net.internal) cmds.push(elementCmd('delete', MAP.postOut, [net.bridge]));
 
   const masqOn = net.masquerade && !net.internal;
   for (const family of [4, 6] as const) {
     const mapName = family === 4 ? MAP.masq4 : MAP.masq6;
-    const wanted = masqOn ? v4v6(net.subnets, family).map((x) => canonicalCidr(x.cidr)) : [];
-    const current = s.maps.get(mapName) ?? [];
-    const stale: Json[] = [];
-    for (const e of current) {
-      const cidr = keyCidr(e.key);
-      const ours = jumpTarget(e.value) === ch.masq;
-      const wantedHere = cidr !== undefined && wanted.includes(cidr);
-      // Stale: ours but no longer wanted, or the same subnet pointing elsewhere (replace it).
-      if ((ours && !wantedHere) || (!ours && wantedHere)) stale.push(e.key);
-      else if (ours && wantedHere) wanted.splice(wanted.indexOf(cidr), 1);
+    const mine = v4v6(net.subnets, family).map((x) => canonicalCidr(x.cidr));
+    if (mine.length) {
+      cmds.push(elementCmd('add', mapName, mine.map((c) => [prefix(c), jump(ch.masq)])));
+      if (!masqOn) cmds.push(elementCmd('delete', mapName, mine.map((c) => prefix(c))));
     }
-    if (stale.length) cmds.push(elementCmd('delete', mapName, stale));
-    if (wanted.length) cmds.push(elementCmd('add', mapName, wanted.map((c) => [prefix(c), jump(ch.masq)])));
+    // When the snapshot holds the map (optional), also drop elements of subnets the network
+    // no longer has.
+    const stale = (s.maps.get(mapName) ?? []).filter((e) => {
+      const cidr = keyCidr(e.key);
+      return jumpTarget(e.value) === ch.masq && (cidr === undefined || !mine.includes(cidr));
+    });
+    if (stale.length) cmds.push(elementCmd('delete', mapName, stale.map((e) => e.key)));
   }
 
   for (const family of s.dockerUser) {
@@ -563,8 +566,8 @@ export function portMapsInSnapshot(s: Snapshot): PortMapRule[] {
 // ---- reading ---------------------------------------------------------------------------------
 
 /** List commands for everything applyNetwork / removeNetwork need to know. */
-export function snapshotListCommands(opts: { portMaps: boolean; dockerUser: Array<'ip' | 'ip6'> }): NftCmd[] {
-  const maps: string[] = [...Object.values(MAP)];
+export function snapshotListCommands(opts: { portMaps: boolean; maps?: boolean; dockerUser: Array<'ip' | 'ip6'> }): NftCmd[] {
+  const maps: string[] = opts.maps === false ? [] : [...Object.values(MAP)];
   if (opts.portMaps) for (const { family, kind } of ALL_PORT_MAPS) maps.push(...Object.values(portMapNames(family, kind)));
   const cmds: NftCmd[] = maps.map((name) => ({ list: { map: { ...tbl, name } } }));
   for (const family of opts.dockerUser) cmds.push({ list: { chain: { family, table: 'filter', name: DOCKER_USER } } });

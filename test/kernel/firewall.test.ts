@@ -1,0 +1,317 @@
+/**
+ * The real firewall (libnftables through koffi, in a worker thread that setns()'d) inside a
+ * throw-away network namespace. Docker's chains are simulated in that namespace: `ip filter`
+ * and `ip6 filter` with DOCKER-USER (ending in RETURN) and a FORWARD base chain with policy
+ * drop. Tests may spawn nft / iptables / ip; the driver never does. Traffic only flows between
+ * namespaces this file made.
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
+import type { FirewallNetwork, PortMapRule } from '@tsnet/driver/dist/firewall/types';
+import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+
+const ID = 'c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789';
+const BR = 'tsn-c0ffee01234';
+
+function net(over: Partial<FirewallNetwork> = {}): FirewallNetwork {
+  return {
+    id: ID,
+    bridge: BR,
+    subnets: [{ family: 4, cidr: '10.231.0.0/24', gateway: '10.231.0.1' }],
+    icc: true,
+    masquerade: true,
+    internal: false,
+    ...over,
+  };
+}
+
+function pm(over: Partial<PortMapRule> = {}): PortMapRule {
+  return { networkId: ID, bridge: BR, proto: 'tcp', family: 4, hostIP: '0.0.0.0', hostPort: 8080, containerIP: '10.231.0.2', containerPort: 80, ...over };
+}
+
+function strip(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(strip);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'handle' && k !== 'packets' && k !== 'bytes') out[k] = strip(x);
+    return out;
+  }
+  return v;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+describe('firewall (kernel, libnftables in a test netns)', function () {
+  this.timeout(120_000);
+  const ORIGINAL_DU = '-N DOCKER-USER\n-A DOCKER-USER -i eth9 -m comment --comment mine -j ACCEPT\n-A DOCKER-USER -j RETURN\n';
+  let skeleton = '';
+  let ns: TestNetns;
+  let fw: TsnetFirewall;
+  const extraNs: TestNetns[] = [];
+
+  const nftItems = (): Array<Record<string, unknown>> =>
+    (JSON.parse(ns.exec('nft', ['-j', 'list', 'ruleset'])).nftables as Array<Record<string, unknown>>).filter((i) => !('metainfo' in i));
+  /** Our table, handles and counters stripped, as a comparable string. */
+  const tsnetTable = (): string =>
+    JSON.stringify(strip(nftItems().filter((i) => JSON.stringify(i).includes('"family":"inet","table":"tsnet"') || JSON.stringify(i).includes('"family":"inet","name":"tsnet"'))));
+  const tsnetRuleCount = (): number => nftItems().filter((i) => 'rule' in i && (i.rule as { table: string }).table === 'tsnet').length;
+  const iptS = (bin = 'iptables'): string => ns.exec(bin, ['-S', 'DOCKER-USER']);
+
+  before(async () => {
+    requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
+    requirePrerequisite(fs.existsSync('/usr/sbin/nft') || fs.existsSync('/sbin/nft'), 'nft', 'apt-get install -y nftables');
+    ns = createNetns('fw');
+    for (const fam of ['ip', 'ip6']) {
+      ns.exec('nft', ['add', 'table', fam, 'filter']);
+      ns.exec('nft', ['add', 'chain', fam, 'filter', 'DOCKER-USER']);
+      ns.exec('nft', ['add', 'chain', fam, 'filter', 'FORWARD', '{ type filter hook forward priority 0; policy drop; }']);
+      ns.exec('nft', ['add', 'rule', fam, 'filter', 'FORWARD', 'counter', 'jump', 'DOCKER-USER']);
+      ns.exec('nft', ['add', 'rule', fam, 'filter', 'DOCKER-USER', 'counter', 'return']);
+    }
+    // A rule of the user's own, which tsnet must never touch.
+    ns.exec('iptables', ['-I', 'DOCKER-USER', '-i', 'eth9', '-m', 'comment', '--comment', 'mine', '-j', 'ACCEPT']);
+    fw = createFirewall({ netnsPath: ns.path, log: () => undefined });
+    await fw.init();
+    skeleton = tsnetTable();
+  });
+
+  after(async () => {
+    try {
+      await fw?.close();
+    } finally {
+      for (const n of extraNs) n.cleanup();
+      ns?.cleanup();
+    }
+  });
+
+
+  it('init creates the table, is idempotent, and sees the DOCKER-USER chains', async () => {
+    assert.match(skeleton, /"name":"prerouting"/);
+    await fw.init();
+    assert.equal(tsnetTable(), skeleton);
+    assert.equal(fw.backend, 'nftables');
+    assert.deepEqual([...fw.dockerUserFamilies], ['ip', 'ip6']);
+    assert.equal(iptS(), ORIGINAL_DU);
+  });
+
+  const combos: Array<[string, Partial<FirewallNetwork>]> = [
+    ['icc on, masquerade on', {}],
+    ['icc off', { icc: false }],
+    ['masquerade off', { masquerade: false }],
+    ['internal', { internal: true }],
+    ['internal, icc off', { internal: true, icc: false }],
+    ['dual stack', { subnets: [{ family: 4, cidr: '10.231.0.0/24', gateway: '10.231.0.1' }, { family: 6, cidr: 'fd00:231::/64', gateway: 'fd00:231::1' }] }],
+  ];
+  for (const [name, over] of combos) {
+    it(`applyNetwork / removeNetwork leave nothing behind: ${name}`, async () => {
+      const n = net(over);
+      await fw.applyNetwork(n);
+      await fw.applyNetwork(n); // replace with the same: no duplicates
+      const du = iptS();
+      assert.match(du, new RegExp(`^-N DOCKER-USER\\n-A DOCKER-USER -i ${BR} -m comment --comment tsnet -j ACCEPT\\n-A DOCKER-USER -o ${BR} -m comment --comment tsnet -j ACCEPT\\n-A DOCKER-USER -i eth9`));
+      assert.equal(du.split('\n').filter((l) => l.includes('tsnet')).length, 2);
+      assert.match(iptS('ip6tables'), new RegExp(`-i ${BR} -m comment --comment tsnet -j ACCEPT`));
+      assert.deepEqual(await fw.listProgrammedBridges(), [BR]);
+      assert.notEqual(tsnetTable(), skeleton);
+      await fw.removeNetwork(n);
+      assert.equal(tsnetTable(), skeleton);
+      assert.equal(iptS(), ORIGINAL_DU);
+      await fw.removeNetwork(n); // absent: not an error
+    });
+  }
+
+  it('applyNetwork replaces a network whose options changed (no stale masquerade, no duplicates)', async () => {
+    await fw.applyNetwork(net({ subnets: [{ family: 4, cidr: '10.231.0.0/24', gateway: '10.231.0.1' }, { family: 6, cidr: 'fd00:231::/64', gateway: 'fd00:231::1' }] }));
+    await fw.applyNetwork(net({ internal: true }));
+    const internalOnly = tsnetTable();
+    assert.ok(!internalOnly.includes('masquerade') || !internalOnly.includes('"masq4","table":"tsnet","type":"ipv4_addr","map":"verdict","flags":["interval"],"elem"'));
+    await fw.removeNetwork(net());
+    await fw.applyNetwork(net({ internal: true }));
+    assert.equal(tsnetTable(), internalOnly);
+    await fw.removeNetwork(net());
+    assert.equal(tsnetTable(), skeleton);
+  });
+
+  it('port maps are element operations (no rule per port), all or none, absent removal is fine', async () => {
+    await fw.applyNetwork(net());
+    const rules = tsnetRuleCount();
+    const maps = [
+      pm(),
+      pm({ proto: 'udp', hostPort: 5353, containerPort: 53 }),
+      pm({ hostIP: '10.232.0.1', hostPort: 8081 }),
+      pm({ family: 6, hostIP: '::', hostPort: 8080, containerIP: 'fd00:231::2' }),
+      pm({ family: 6, hostIP: 'fd00::1', proto: 'sctp', hostPort: 9000, containerIP: 'fd00:231::2', containerPort: 9001 }),
+    ];
+    await fw.addPortMaps(maps);
+    await fw.addPortMaps([maps[0]]); // same again: no-op
+    assert.equal(tsnetRuleCount(), rules);
+    const listed = await fw.listPortMaps();
+    const key = (r: PortMapRule) => `${r.family} ${r.hostIP} ${r.proto} ${r.hostPort} ${r.containerIP} ${r.containerPort} ${r.bridge} ${r.networkId}`;
+    assert.deepEqual(listed.map(key).sort(), maps.map(key).sort());
+    // A second firewall instance (driver restart) reads the same state back.
+    const fw2 = createFirewall({ netnsPath: ns.path, log: () => undefined });
+    try {
+      assert.deepEqual((await fw2.listPortMaps()).map(key).sort(), maps.map(key).sort());
+      assert.deepEqual(await fw2.listProgrammedBridges(), [BR]);
+    } finally {
+      await fw2.close();
+    }
+    // All or none: a batch with a conflicting host port adds nothing.
+    await assert.rejects(fw.addPortMaps([pm({ hostPort: 7000 }), pm({ containerIP: '10.231.0.3' })]));
+    assert.equal((await fw.listPortMaps()).length, maps.length);
+    await fw.removePortMaps([maps[1], pm({ hostPort: 12345 })]); // one absent
+    assert.equal((await fw.listPortMaps()).length, maps.length - 1);
+    await fw.removePortMaps(maps);
+    assert.deepEqual(await fw.listPortMaps(), []);
+    // removeNetwork also removes the network's port maps, and only those.
+    await fw.addPortMaps([pm(), pm({ bridge: 'tsn-other', networkId: 'f'.repeat(64), hostPort: 9999, containerIP: '10.9.0.2' })]);
+    await fw.removeNetwork(net());
+    assert.deepEqual((await fw.listPortMaps()).map((r) => r.bridge), ['tsn-other']);
+    await fw.removePortMaps(await fw.listPortMaps());
+    assert.equal(tsnetTable(), skeleton);
+  });
+
+  it('describe() lines', () => {
+    const lines = fw.describe(net({ icc: false }));
+    assert.ok(lines.some((l) => l.startsWith('DOCKER-USER (ip, ip6)')), lines.join('\n'));
+  });
+
+  it('timing: median of 100 applyNetwork and 100 addPortMaps calls', async () => {
+    // The event loop must stay responsive while the kernel works (the worker does the calls).
+    let maxGap = 0;
+    let last = performance.now();
+    const tick = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 1);
+    const apply: number[] = [];
+    const nets: FirewallNetwork[] = [];
+    for (let i = 0; i < 100; i++) {
+      const n = net({ id: `${i.toString(16).padStart(4, '0')}${'e'.repeat(60)}`, bridge: `tsn-t${i}`, subnets: [{ family: 4, cidr: `10.240.${i}.0/24`, gateway: `10.240.${i}.1` }] });
+      nets.push(n);
+      const t0 = performance.now();
+      await fw.applyNetwork(n);
+      apply.push(performance.now() - t0);
+    }
+    const add: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await fw.addPortMaps([pm({ bridge: 'tsn-t0', networkId: nets[0].id, hostPort: 20000 + i, containerIP: '10.240.0.2' })]);
+      add.push(performance.now() - t0);
+    }
+    const remove: number[] = [];
+    for (const n of nets) {
+      const t0 = performance.now();
+      await fw.removeNetwork(n);
+      remove.push(performance.now() - t0);
+    }
+    clearInterval(tick);
+    console.log(
+      `      applyNetwork median ${median(apply).toFixed(2)} ms (first 10: ${median(apply.slice(0, 10)).toFixed(2)}, last 10: ${median(apply.slice(90)).toFixed(2)}), ` +
+        `addPortMaps median ${median(add).toFixed(2)} ms, removeNetwork median ${median(remove).toFixed(2)} ms; 0..100 networks present; longest event-loop gap ${maxGap.toFixed(1)} ms`,
+    );
+    assert.ok(maxGap < 250, `event loop blocked for ${maxGap} ms`);
+    assert.equal(tsnetTable(), skeleton);
+    assert.equal(iptS(), ORIGINAL_DU);
+  });
+
+  describe('packets: client netns -> published port on the test host netns -> server netns', () => {
+    let client: TestNetns;
+    let server: TestNetns;
+    let httpd: ChildProcess | undefined;
+    const PBR = 'tsn-pkt';
+    const pnet = (): FirewallNetwork => net({ bridge: PBR, id: 'a'.repeat(64) });
+    const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    const get = (n: TestNetns | undefined, host: string, port: number): string => {
+      const script = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 2 ${host} ${port}`;
+      try {
+        return n ? n.exec('sh', ['-c', script], { timeoutMs: 8000 }) : ns.exec('sh', ['-c', script], { timeoutMs: 8000 });
+      } catch (e) {
+        return `failed: ${(e as Error).message.split('\n')[0]}`;
+      }
+    };
+
+    before(async () => {
+      requirePrerequisite(fs.existsSync('/bin/busybox'), '/bin/busybox', 'apt-get install -y busybox-static');
+      client = createNetns('fwc');
+      server = createNetns('fws');
+      extraNs.push(client, server);
+      ip('-n', ns.name, 'link', 'add', PBR, 'type', 'bridge');
+      ip('-n', ns.name, 'addr', 'add', '10.231.0.1/24', 'dev', PBR);
+      ip('-n', ns.name, 'link', 'set', PBR, 'up');
+      ip('-n', ns.name, 'link', 'add', 'vsrv', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', server.name);
+      ip('-n', ns.name, 'link', 'set', 'vsrv', 'master', PBR, 'up');
+      ip('-n', server.name, 'addr', 'add', '10.231.0.2/24', 'dev', 'eth0');
+      ip('-n', server.name, 'link', 'set', 'eth0', 'up');
+      ip('-n', server.name, 'route', 'add', 'default', 'via', '10.231.0.1');
+      ip('-n', ns.name, 'link', 'add', 'vcli', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name);
+      ip('-n', ns.name, 'addr', 'add', '10.232.0.1/30', 'dev', 'vcli');
+      ip('-n', ns.name, 'link', 'set', 'vcli', 'up');
+      ip('-n', client.name, 'addr', 'add', '10.232.0.2/30', 'dev', 'eth0');
+      ip('-n', client.name, 'link', 'set', 'eth0', 'up');
+      ip('-n', client.name, 'route', 'add', 'default', 'via', '10.232.0.1');
+      ns.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+      ns.exec('sysctl', ['-q', '-w', `net.ipv4.conf.${PBR}.route_localnet=1`]); // the core's job on the host
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
+      fs.writeFileSync(path.join(dir, 'index.html'), 'tsnet-ok\n');
+      httpd = spawn('ip', ['netns', 'exec', server.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 300));
+    });
+
+    after(async () => {
+      if (httpd?.pid) httpd.kill('SIGKILL');
+      await fw.removeNetwork(pnet()).catch(() => undefined);
+    });
+
+    it('without tsnet rules nothing is published', async () => {
+      assert.doesNotMatch(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+    });
+
+    it('a published port reaches the server (every address, specific address, localhost)', async () => {
+      await fw.applyNetwork(pnet());
+      await fw.addPortMaps([
+        pm({ bridge: PBR, networkId: pnet().id }),
+        pm({ bridge: PBR, networkId: pnet().id, hostIP: '10.232.0.1', hostPort: 8081 }),
+      ]);
+      assert.match(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+      assert.match(get(client, '10.232.0.1', 8081), /tsnet-ok/);
+      assert.match(get(undefined, '127.0.0.1', 8080), /tsnet-ok/, 'localhost DNAT (output chain + 127/8 masquerade)');
+    });
+
+    it('without the DOCKER-USER accepts the FORWARD DROP wins; applyNetwork again repairs them', async () => {
+      const handles = (JSON.parse(ns.exec('nft', ['-j', 'list', 'chain', 'ip', 'filter', 'DOCKER-USER'])).nftables as Array<{ rule?: { handle: number; comment?: string } }>)
+        .filter((i) => i.rule?.comment === 'tsnet')
+        .map((i) => String(i.rule!.handle));
+      assert.equal(handles.length, 2);
+      for (const h of handles) ns.exec('nft', ['delete', 'rule', 'ip', 'filter', 'DOCKER-USER', 'handle', h]);
+      assert.doesNotMatch(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+      await fw.applyNetwork(pnet());
+      assert.match(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+    });
+
+    it('the container is not reachable directly (isolation), and not after the port map is removed', async () => {
+      assert.doesNotMatch(get(client, '10.231.0.2', 80), /tsnet-ok/);
+      await fw.removePortMaps([pm({ bridge: PBR, networkId: pnet().id })]);
+      assert.doesNotMatch(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+      assert.match(get(client, '10.232.0.1', 8081), /tsnet-ok/);
+    });
+  });
+
+  it('removeAll removes the table and only tsnet DOCKER-USER rules', async () => {
+    await fw.applyNetwork(net());
+    await fw.removeAll();
+    assert.ok(!nftItems().some((i) => JSON.stringify(i).includes('"name":"tsnet"')));
+    assert.equal(iptS(), ORIGINAL_DU);
+    await fw.removeAll(); // twice: fine
+    assert.deepEqual(await fw.listProgrammedBridges(), []);
+    assert.deepEqual(await fw.listPortMaps(), []);
+  });
+});
