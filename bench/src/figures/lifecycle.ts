@@ -1,0 +1,89 @@
+/**
+ * Figures 1-3: what a network costs a container's life cycle (`docker run --rm IMAGE true`
+ * on the network minus the same with --network none), with one published port, and 50
+ * containers started in parallel. tsnet, bridge and none alternate in every round.
+ */
+import { containerIPs, LABEL, PREFIX, removeContainers, TEST_IMAGE } from '../docker';
+import { log, rotate, run, summarize, type Summary } from '../util';
+
+export type Kind = 'tsnet' | 'bridge';
+export interface Networks {
+  tsnet: string;
+  bridge: string;
+}
+
+export interface LifecycleResult {
+  rounds: number;
+  raw: Record<Kind | 'none', number[]>;
+  runs: Record<Kind | 'none', Summary>;
+  /** Median run time on the network minus the median with --network none, ms. */
+  cost: Record<Kind, number>;
+  failures: string[];
+}
+
+async function dockerRunTrue(network: string, publish?: number): Promise<number> {
+  const args = ['run', '--rm', '--label', LABEL, '--network', network];
+  if (publish !== undefined) args.push('-p', `${publish}:80`);
+  args.push(TEST_IMAGE, 'true');
+  const r = await run('docker', args, { timeoutMs: 60_000 });
+  return r.ms;
+}
+
+/** rounds × (tsnet, bridge, none) in a rotating order; ports (if any) are published with -p PORT:80. */
+export async function lifecycleCost(nets: Networks, rounds: number, ports?: Record<Kind, number>): Promise<LifecycleResult> {
+  const raw: Record<Kind | 'none', number[]> = { tsnet: [], bridge: [], none: [] };
+  const failures: string[] = [];
+  const netOf = (k: Kind | 'none') => (k === 'none' ? 'none' : nets[k]);
+  const portOf = (k: Kind | 'none') => (k === 'none' || !ports ? undefined : ports[k]);
+  for (const k of ['tsnet', 'bridge', 'none'] as const) await dockerRunTrue(netOf(k), portOf(k)).catch(() => undefined); // warm-up, not counted
+  for (let r = 0; r < rounds; r++) {
+    for (const k of rotate(['tsnet', 'bridge', 'none'] as const, r)) {
+      try {
+        raw[k].push(await dockerRunTrue(netOf(k), portOf(k)));
+      } catch (e) {
+        failures.push(`${k} round ${r + 1}: ${(e as Error).message}`);
+      }
+    }
+  }
+  const runs = { tsnet: summarize(raw.tsnet), bridge: summarize(raw.bridge), none: summarize(raw.none) };
+  return { rounds, raw, runs, cost: { tsnet: runs.tsnet.median - runs.none.median, bridge: runs.bridge.median - runs.none.median }, failures };
+}
+
+export interface ParallelRound {
+  kind: Kind;
+  round: number;
+  wallMs: number;
+  ok: number;
+  failed: number;
+  distinctIPs: number;
+  removeMs: number;
+  errors: string[];
+}
+
+/** `docker run -d` × count at once on one network: wall time, successes, distinct addresses; then removed. */
+export async function parallelStart(nets: Networks, rounds: number, count: number): Promise<ParallelRound[]> {
+  const out: ParallelRound[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of rotate(['tsnet', 'bridge'] as const, r)) {
+      const started = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          run('docker', ['run', '-d', '--label', LABEL, '--name', `${PREFIX}par-${kind}-${r}-${i}`, '--network', nets[kind], TEST_IMAGE, 'sleep', '600'], {
+            allowFail: true,
+            timeoutMs: 240_000,
+          }),
+        ),
+      );
+      const wallMs = Date.now() - started;
+      const ids = results.filter((x) => x.code === 0).map((x) => x.stdout.trim());
+      const errors = results.filter((x) => x.code !== 0).map((x) => x.stderr.trim().split('\n').pop() ?? '');
+      const ips = await containerIPs(ids);
+      const distinctIPs = new Set(ips.filter((ip) => ip !== '')).size;
+      const names = Array.from({ length: count }, (_, i) => `${PREFIX}par-${kind}-${r}-${i}`);
+      const removeMs = await removeContainers(names);
+      out.push({ kind, round: r + 1, wallMs, ok: ids.length, failed: count - ids.length, distinctIPs, removeMs, errors: [...new Set(errors)].slice(0, 3) });
+      log(`parallel ${kind} round ${r + 1}: ${ids.length}/${count} up in ${wallMs} ms, ${distinctIPs} distinct addresses, removed in ${removeMs} ms`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: every figure of issue 10 for tsnet and Docker's built-in bridge driver,
+ * alternately in one run, then bench/results.md. Run through scripts/bench.sh (builds first).
+ * Environment: BENCH_QUICK=1 for a short smoke run (fewer rounds, 100 scale endpoints; does
+ * not write bench/results.md), BENCH_STARTED_AT (epoch seconds) to include the build time.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createNetwork, removeBenchObjects } from './docker';
+import { DriverProcess } from './driver';
+import { dataplane } from './figures/dataplane';
+import { extensionFigures } from './figures/extension';
+import { lifecycleCost, parallelStart, type Networks } from './figures/lifecycle';
+import { scale } from './figures/scale';
+import { renderMarkdown, type Machine, type Results } from './report';
+import { log, run, runCleanups, setLogFile, withCleanup } from './util';
+
+
+const repoRoot = path.resolve(__dirname, '../..');
+const rawDir = path.join(repoRoot, 'bench/raw');
+const quick = process.env.BENCH_QUICK === '1';
+const config = quick
+  ? { lifecycleRounds: 3, parallelRounds: 1, parallelCount: 10, iperfRounds: 1, iperfSeconds: 2, scaleEndpoints: 100 }
+  : { lifecycleRounds: 9, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
+
+/** Docker subnets the bench tries, in order, skipping any on a host route or taken by another network. */
+const DOCKER_SUBNETS = Array.from({ length: 14 }, (_, i) => `10.231.${i + 1}.0/24`);
+const SCALE_SUBNETS = ['10.231.16.0/20', '10.231.32.0/20', '10.231.48.0/20', '10.231.64.0/20'];
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+async function freePorts(count: number, from: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = from; out.length < count && p < from + 500; p++) if ((await portFree(p, '0.0.0.0')) && (await portFree(p, '127.0.0.1'))) out.push(p);
+  if (out.length < count) throw new Error(`no ${count} free TCP ports from ${from}`);
+  return out;
+}
+
+async function machine(): Promise<Machine> {
+  const dockerVersion = (await run('docker', ['version', '--format', '{{.Server.Version}}|{{.Client.Version}}'], { allowFail: true })).stdout.trim().split('|');
+  const ours = new Set((await run('docker', ['ps', '-q', '--filter', 'label=tsnet.bench=1'], { allowFail: true })).stdout.split('\n').filter(Boolean));
+  const runningAll = (await run('docker', ['ps', '-q'], { allowFail: true })).stdout.split('\n').filter(Boolean);
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memGB: os.totalmem() / 2 ** 30,
+    kernel: os.release(),
+    dockerServer: dockerVersion[0] ?? 'unknown',
+    dockerClient: dockerVersion[1] ?? 'unknown',
+    node: process.version,
+    iperf3: (await run('iperf3', ['--version'], { allowFail: true })).stdout.split('\n')[0].trim(),
+    loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadEnd: '',
+    foreignContainers: runningAll.filter((id) => !ours.has(id)).length,
+  };
+}
+
+function driverFor(name: string): DriverProcess {
+  return new DriverProcess({
+    name,
+    stateDir: `/tmp/tst-bench-state-${name}`,
+    statusSocket: `/run/tsnet/${name}-status.sock`,
+    logFile: path.join(rawDir, `${name}-driver.log`),
+    repoRoot,
+  });
+}
+
+async function withDriver<T>(driver: DriverProcess, body: () => Promise<T>): Promise<T> {
+  fs.rmSync(driver.opts.logFile, { force: true });
+  await driver.start();
+  return withCleanup(`driver ${driver.opts.name}`, async () => {
+    await driver.stop();
+    fs.rmSync(driver.opts.stateDir, { recursive: true, force: true });
+  }, body);
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(rawDir, { recursive: true });
+  setLogFile(path.join(rawDir, 'bench.log'));
+  fs.writeFileSync(path.join(rawDir, 'bench.log'), '');
+  const benchStarted = Date.now();
+  const runStarted = process.env.BENCH_STARTED_AT ? Number(process.env.BENCH_STARTED_AT) * 1000 : benchStarted;
+  const results: Results = {
+    machine: await machine(),
+    durationS: 0,
+    benchDurationS: 0,
+    config,
+    subnets: { tsnet: '', bridge: '' },
+    errors: [],
+  };
+  log(`config ${JSON.stringify(config)}`);
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      results.errors.push(`${what}: ${(e as Error).message}`);
+      log(`${what} failed: ${(e as Error).message}`);
+    }
+  };
+
+  // Figures 1-4 and 6: one tsnet driver registered with dockerd as "tsnetbench".
+  const bench = driverFor('tsnetbench');
+  await attempt('figures 1-4, 6', () =>
+    withDriver(bench, async () => {
+      await removeBenchObjects(); // what an interrupted earlier run left
+      await withCleanup('bench containers and networks', removeBenchObjects, async () => {
+        const nets: Networks = { tsnet: 'tst-bench-tsnet', bridge: 'tst-bench-bridge' };
+        results.subnets.tsnet = await createNetwork(nets.tsnet, 'tsnetbench', DOCKER_SUBNETS);
+        results.subnets.bridge = await createNetwork(nets.bridge, 'bridge', DOCKER_SUBNETS);
+        log(`networks: ${nets.tsnet} ${results.subnets.tsnet} (tsnet), ${nets.bridge} ${results.subnets.bridge} (bridge)`);
+        const ports = await freePorts(6, 29180);
+        await attempt('figure 1', async () => {
+          results.lifecycle = await lifecycleCost(nets, config.lifecycleRounds);
+          log(`figure 1: cost tsnet ${results.lifecycle.cost.tsnet.toFixed(0)} ms, bridge ${results.lifecycle.cost.bridge.toFixed(0)} ms`);
+        });
+        await attempt('figure 2', async () => {
+          results.published = await lifecycleCost(nets, config.lifecycleRounds, { tsnet: ports[0], bridge: ports[1] });
+          log(`figure 2: cost tsnet ${results.published.cost.tsnet.toFixed(0)} ms, bridge ${results.published.cost.bridge.toFixed(0)} ms`);
+        });
+        await attempt('figure 3', async () => {
+          results.parallel = await parallelStart(nets, config.parallelRounds, config.parallelCount);
+        });
+        await attempt('figure 4', async () => {
+          results.calls = (await bench.status()).calls;
+        });
+        await attempt('figure 6', async () => {
+          results.dataplane = await dataplane(nets, config.iperfRounds, config.iperfSeconds, {
+            tsnet: { loopback: ports[2], ext: ports[3] },
+            bridge: { loopback: ports[4], ext: ports[5] },
+          });
+        });
+      });
+    }),
+  );
+
+  // Figure 5: a separate instance, driven over its socket (dockerd never uses it).
+  const scaleDriver = driverFor('tsnetscale');
+  await attempt('figure 5', () =>
+    withDriver(scaleDriver, async () => {
+      results.scale = await scale(scaleDriver, config.scaleEndpoints, SCALE_SUBNETS);
+      if (results.scale.error) results.errors.push(`figure 5: ${results.scale.error}`);
+      log(`figure 5: set-up ${results.scale.early.toFixed(2)} ms → ${results.scale.late.toFixed(2)} ms, RSS ${results.scale.rssFullMB.toFixed(1)} MB`);
+    }),
+  );
+
+  await attempt('figure 7', async () => {
+    results.extension = await extensionFigures(repoRoot);
+  });
+
+  results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  results.benchDurationS = (Date.now() - benchStarted) / 1000;
+  results.durationS = (Date.now() - runStarted) / 1000;
+  fs.writeFileSync(path.join(rawDir, 'results.json'), JSON.stringify(results, null, 2));
+  const md = renderMarkdown(results);
+  const out = quick ? path.join(rawDir, 'results-quick.md') : path.join(repoRoot, 'bench/results.md');
+  fs.writeFileSync(out, md);
+  process.stdout.write(`\n${md}\n`);
+  log(`wrote ${path.relative(repoRoot, out)} in ${results.durationS.toFixed(0)} s`);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await runCleanups();
+  });
+

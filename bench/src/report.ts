@@ -1,0 +1,223 @@
+/** Writes bench/results.md: the summary table (medians, min–max, tsnet/bridge, target, met) and the details. */
+import type { MethodStats } from '@tsnet/shared';
+import type { DataplaneResult } from './figures/dataplane';
+import { PATHS } from './figures/dataplane';
+import type { ExtensionResult } from './figures/extension';
+import type { Kind, LifecycleResult, ParallelRound } from './figures/lifecycle';
+import type { ScaleResult } from './figures/scale';
+import { median, summarize, type Summary } from './util';
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  cpu: string;
+  memGB: number;
+  kernel: string;
+  dockerServer: string;
+  dockerClient: string;
+  node: string;
+  iperf3: string;
+  loadStart: string;
+  loadEnd: string;
+  foreignContainers: number;
+}
+
+export interface Results {
+  machine: Machine;
+  durationS: number;
+  benchDurationS: number;
+  config: { lifecycleRounds: number; parallelRounds: number; parallelCount: number; iperfRounds: number; iperfSeconds: number; scaleEndpoints: number };
+  subnets: Record<Kind, string>;
+  lifecycle?: LifecycleResult;
+  published?: LifecycleResult;
+  parallel?: ParallelRound[];
+  calls?: Record<string, MethodStats>;
+  scale?: ScaleResult;
+  dataplane?: DataplaneResult;
+  extension?: ExtensionResult;
+  errors: string[];
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const span = (s: Summary, f: (x: number) => string) => (s.n === 0 ? 'failed' : `**${f(s.median)}** (${f(s.min)}–${f(s.max)})`);
+const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**');
+
+/** Per-round cost: the run on the network minus the --network none run of the same round. */
+export function pairedCost(l: LifecycleResult, k: Kind): Summary {
+  const n = Math.min(l.raw[k].length, l.raw.none.length);
+  return summarize(Array.from({ length: n }, (_, i) => l.raw[k][i] - l.raw.none[i]));
+}
+
+interface Row {
+  id: string;
+  figure: string;
+  tsnet: string;
+  bridge: string;
+  ratio: string;
+  target: string;
+  met?: boolean;
+}
+
+function rows(r: Results): Row[] {
+  const out: Row[] = [];
+  for (const [id, l, what] of [
+    ['1', r.lifecycle, 'Network cost per container, ms (`docker run --rm … true` minus `--network none`)'],
+    ['2', r.published, 'Same with one published port (`-p PORT:80`), ms'],
+  ] as const) {
+    if (!l) {
+      out.push({ id, figure: what, tsnet: 'failed', bridge: 'failed', ratio: '–', target: 'tsnet ≤ 0.5× bridge' });
+      continue;
+    }
+    const t = pairedCost(l, 'tsnet');
+    const b = pairedCost(l, 'bridge');
+    const ratio = t.median / b.median;
+    out.push({ id, figure: what, tsnet: span(t, f0), bridge: span(b, f0), ratio: f2(ratio), target: 'tsnet ≤ 0.5× bridge', met: t.n && b.n ? ratio <= 0.5 : undefined });
+  }
+  if (r.parallel && r.parallel.length > 0) {
+    const of = (k: Kind) => r.parallel!.filter((p) => p.kind === k);
+    const wall = (k: Kind) => summarize(of(k).map((p) => p.wallMs / 1000));
+    const allGood = (k: Kind) => of(k).every((p) => p.failed === 0 && p.distinctIPs === p.ok);
+    const t = wall('tsnet');
+    const b = wall('bridge');
+    const desc = (k: Kind) => `${span(wall(k), f2)}; ${allGood(k) ? 'all up, distinct IPs' : `${of(k).map((p) => `${p.ok} up/${p.distinctIPs} IPs`).join(', ')}`}`;
+    out.push({
+      id: '3',
+      figure: `${r.config.parallelCount} containers \`docker run -d\` in parallel, wall time, s`,
+      tsnet: desc('tsnet'),
+      bridge: desc('bridge'),
+      ratio: f2(t.median / b.median),
+      target: 'all succeed, distinct IPs, tsnet ≤ bridge',
+      met: allGood('tsnet') && t.median <= b.median,
+    });
+  } else out.push({ id: '3', figure: 'Containers in parallel', tsnet: 'failed', bridge: 'failed', ratio: '–', target: 'all succeed, distinct IPs, tsnet ≤ bridge' });
+  for (const m of ['CreateEndpoint', 'Join', 'ProgramExternalConnectivity', 'Leave', 'DeleteEndpoint', 'RevokeExternalConnectivity']) {
+    const s = r.calls?.[m];
+    const exempt = m === 'DeleteEndpoint';
+    out.push({
+      id: '4',
+      figure: `Driver-side \`${m}\` p50 / p99, ms${s ? ` (${s.count} calls${s.errors ? `, ${s.errors} errors` : ''})` : ''}`,
+      tsnet: s ? `**${f2(s.p50Ms)}** / ${f2(s.p99Ms)} (max ${f1(s.maxMs)})` : 'no calls',
+      bridge: 'n/a (in-daemon)',
+      ratio: '–',
+      target: exempt ? 'none (kernel veth deletion)' : 'p50 < 2 ms',
+      met: s ? (exempt ? true : s.p50Ms < 2) : undefined,
+    });
+  }
+  const sc = r.scale;
+  out.push({
+    id: '5',
+    figure: `Scale: set-up (CreateEndpoint + Join) of endpoint ~10 vs ~${r.config.scaleEndpoints}, ms (median of 10)`,
+    tsnet: sc && !sc.error ? `**${f2(sc.early)}** → **${f2(sc.late)}** (×${f2(sc.late / sc.early)})` : `failed${sc?.error ? `: ${sc.error}` : ''}`,
+    bridge: 'n/a (no containers)',
+    ratio: '–',
+    target: `${r.config.scaleEndpoints}th ≤ 1.5× 10th`,
+    met: sc && !sc.error ? sc.late <= 1.5 * sc.early : undefined,
+  });
+  out.push({
+    id: '5',
+    figure: `Scale: driver RSS at ${r.config.scaleEndpoints} endpoints, MB`,
+    tsnet: sc && Number.isFinite(sc.rssFullMB) ? `**${f1(sc.rssFullMB)}** (at start ${f1(sc.rssStartMB)})` : 'failed',
+    bridge: 'n/a',
+    ratio: '–',
+    target: '< 150 MB',
+    met: sc && Number.isFinite(sc.rssFullMB) ? sc.rssFullMB < 150 : undefined,
+  });
+  const targets: Record<string, number> = { c2c: 0.95, host: 2, ext: 0.95 };
+  for (const { path, label } of PATHS) {
+    const d = r.dataplane?.summary[path];
+    if (!d) {
+      out.push({ id: '6', figure: `TCP ${label}, Gbit/s`, tsnet: 'failed', bridge: 'failed', ratio: '–', target: `tsnet ≥ ${targets[path]}× bridge` });
+      continue;
+    }
+    const ratio = d.tsnet.median / d.bridge.median;
+    out.push({
+      id: '6',
+      figure: `TCP ${label}, Gbit/s (iperf3 -t ${r.dataplane!.seconds})`,
+      tsnet: span(d.tsnet, f2),
+      bridge: span(d.bridge, f2),
+      ratio: f2(ratio),
+      target: `tsnet ≥ ${targets[path]}× bridge`,
+      met: d.tsnet.n && d.bridge.n ? ratio >= targets[path] : undefined,
+    });
+  }
+  const ext = r.extension;
+  if (ext?.script && ext.figures.length > 0) {
+    for (const line of ext.figures) out.push({ id: '7', figure: `Extension (${ext.script})`, tsnet: line.replace(/\|/g, '\\|'), bridge: 'n/a', ratio: '–', target: 'see the extension' });
+  } else {
+    const why = ext?.script ? `not measured yet: ${ext.script} printed no figure${ext.error ? ` (${ext.error})` : ''}` : 'not measured yet: no extension bench script (bench/topology-render.* or extension/scripts/*bench*)';
+    out.push({ id: '7', figure: 'Extension: activation → fully rendered tree, 50 networks / 500 containers', tsnet: why, bridge: 'n/a', ratio: '–', target: 'none set yet' });
+    out.push({ id: '7', figure: 'Extension: topology render time, 50 networks / 500 containers', tsnet: why, bridge: 'n/a', ratio: '–', target: 'none set yet' });
+  }
+  return out;
+}
+
+function lifecycleDetail(title: string, l: LifecycleResult | undefined): string[] {
+  if (!l) return [];
+  const s = (k: Kind | 'none') => `${f0(l.runs[k].median)} (${f0(l.runs[k].min)}–${f0(l.runs[k].max)}, n=${l.runs[k].n})`;
+  return [
+    `**${title}** — wall time of one \`docker run --rm\`, ms, median (min–max): tsnet ${s('tsnet')}, bridge ${s('bridge')}, none ${s('none')}.`,
+    `Difference of medians: tsnet ${f0(l.cost.tsnet)} ms, bridge ${f0(l.cost.bridge)} ms (the table uses the median of per-round differences).`,
+    ...(l.failures.length ? [`Failures: ${l.failures.join('; ')}`] : []),
+    '',
+  ];
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.machine;
+  const all = rows(r);
+  const lines: string[] = [
+    '# Benchmark: tsnet against Docker\'s built-in `bridge` driver',
+    '',
+    `Generated by \`npm run bench\` (scripts/bench.sh → bench/src/main.ts) on **${m.date}**; the whole run took **${Math.floor(r.durationS / 60)} min ${Math.round(r.durationS % 60)} s** (build included; the measurements ${Math.floor(r.benchDurationS / 60)} min ${Math.round(r.benchDurationS % 60)} s).`,
+    '',
+    `Machine: ${m.nproc} CPUs (${m.cpu}), ${f1(m.memGB)} GB RAM, kernel ${m.kernel}, Docker Engine ${m.dockerServer} (CLI ${m.dockerClient}), Node ${m.node}, ${m.iperf3}.`,
+    `Load average at start ${m.loadStart}, at end ${m.loadEnd}; ${m.foreignContainers} containers not the bench's were running at start. The machine is shared with other work, so figures are noisy: compare the tsnet/bridge ratio (both measured alternately in the same run) more than absolute values.`,
+    '',
+    `Schedule: tsnet, bridge (and \`--network none\`) alternate within every round, rotating which goes first. Figures 1–2: ${r.config.lifecycleRounds} rounds after one warm-up run each; figure 3: ${r.config.parallelRounds} rounds of ${r.config.parallelCount}; figure 6: ${r.config.iperfRounds} rounds of \`iperf3 -t ${r.config.iperfSeconds}\` per path; figure 5: ${r.config.scaleEndpoints} endpoints on a separate driver instance (tsnetscale) through the remote API. Networks: tsnet ${r.subnets.tsnet}, bridge ${r.subnets.bridge}. Cells: **median** (min–max).`,
+    '',
+    '| # | Figure | tsnet | bridge | tsnet/bridge | Target | Result |',
+    '|---|--------|-------|--------|--------------|--------|--------|',
+    ...all.map((x) => `| ${x.id} | ${x.figure} | ${x.tsnet} | ${x.bridge} | ${x.ratio} | ${x.target} | ${x.target === 'none set yet' || x.target === 'see the extension' ? '–' : verdict(x.met)} |`),
+    '',
+    `Targets met: ${all.filter((x) => x.met === true).length}; missed: ${all.filter((x) => x.met === false).map((x) => `${x.id} (${x.figure.replace(/[`*]/g, '').split(',')[0]})`).join('; ') || 'none'}; not measured: ${all.filter((x) => x.met === undefined && x.target !== 'none set yet').length}.`,
+    '',
+    '## Details',
+    '',
+    ...lifecycleDetail('Figure 1', r.lifecycle),
+    ...lifecycleDetail('Figure 2', r.published),
+  ];
+  if (r.parallel) {
+    lines.push('**Figure 3** — per round:', '', '| round | driver | wall s | up | failed | distinct IPs | removal s |', '|---|---|---|---|---|---|---|');
+    for (const p of r.parallel) lines.push(`| ${p.round} | ${p.kind} | ${f2(p.wallMs / 1000)} | ${p.ok} | ${p.failed} | ${p.distinctIPs} | ${f2(p.removeMs / 1000)} |`);
+    const errs = r.parallel.flatMap((p) => p.errors.map((e) => `${p.kind} round ${p.round}: ${e}`));
+    if (errs.length) lines.push('', `Errors: ${errs.join('; ')}`);
+    lines.push('');
+  }
+  if (r.calls) {
+    lines.push('**Figure 4** — every method the driver timed during figures 1–3 (its status API, `calls`):', '', '| method | count | errors | p50 ms | p90 ms | p99 ms | max ms |', '|---|---|---|---|---|---|---|');
+    for (const [k, s] of Object.entries(r.calls).sort()) lines.push(`| ${k} | ${s.count} | ${s.errors} | ${f2(s.p50Ms)} | ${f2(s.p90Ms)} | ${f2(s.p99Ms)} | ${f1(s.maxMs)} |`);
+    lines.push('');
+  }
+  const sc = r.scale;
+  if (sc) {
+    const q = (from: number, to: number) => f2(median(sc.setupMs.slice(from, to)));
+    lines.push(
+      `**Figure 5** — ${sc.endpoints} endpoints on ${sc.subnet}: all set up in ${f1(sc.createAllMs / 1000)} s, torn down (Leave + DeleteEndpoint) in ${f1(sc.teardownAllMs / 1000)} s. Set-up median per 100 endpoints, ms: ${[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => q(i * 100, i * 100 + 100)).join(', ')}.`,
+      ...(Object.keys(sc.driverCalls).length ? [`Driver-side on this instance: ${Object.entries(sc.driverCalls).map(([k, s]) => `${k} p50 ${f2(s.p50Ms)} / p99 ${f2(s.p99Ms)} / max ${f1(s.maxMs)} ms`).join('; ')}.`] : []),
+      ...(sc.error ? [`Error: ${sc.error}`] : []),
+      '',
+    );
+  }
+  if (r.dataplane) {
+    lines.push(`**Figure 6** — Gbit/s per round (${r.dataplane.rounds} rounds, \`iperf3 -t ${r.dataplane.seconds}\`):`, '');
+    for (const { path, label } of PATHS) lines.push(`- ${label}: tsnet ${r.dataplane.raw[path].tsnet.map(f2).join(', ') || '–'}; bridge ${r.dataplane.raw[path].bridge.map(f2).join(', ') || '–'}`);
+    if (r.dataplane.failures.length) lines.push(`- Failures: ${r.dataplane.failures.join('; ')}`);
+    lines.push('');
+  }
+  if (r.extension?.script) lines.push(`**Figure 7** — ran ${r.extension.script}${r.extension.error ? ` (${r.extension.error})` : ''}.`, '');
+  if (r.errors.length) lines.push('## Errors', '', ...r.errors.map((e) => `- ${e}`), '');
+  lines.push('Raw numbers: bench/raw/results.json; the logs of the drivers the bench started: bench/raw/*-driver.log (both gitignored).', '');
+  return lines.join('\n');
+}
