@@ -221,3 +221,23 @@ export function httpFrom(s: Scenario, container: string, ip: string, port: numbe
 export function startHttpd(s: Scenario, container: string, port: number): void {
   s.exec(container, ['httpd', '-p', String(port), '-h', '/www']);
 }
+
+/** GET a path on a driver's status socket and parse the JSON. */
+export function getStatus<T = import('@tsnet/shared').StatusReport>(socketPath: string, urlPath = '/status'): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = require('node:http').request({ socketPath, path: urlPath, method: 'GET', timeout: 10_000 }, (res: import('node:http').IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
