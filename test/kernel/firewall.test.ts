@@ -227,7 +227,9 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
   describe('packets: client netns -> published port on the test host netns -> server netns', () => {
     let client: TestNetns;
     let server: TestNetns;
+    let server2: TestNetns;
     let httpd: ChildProcess | undefined;
+    let clientHttpd: ChildProcess | undefined;
     const PBR = 'tsn-pkt';
     const pnet = (): FirewallNetwork => net({ bridge: PBR, id: 'a'.repeat(64) });
     const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
@@ -236,7 +238,8 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       try {
         return n ? n.exec('sh', ['-c', script], { timeoutMs: 8000 }) : ns.exec('sh', ['-c', script], { timeoutMs: 8000 });
       } catch (e) {
-        return `failed: ${(e as Error).message.split('\n')[0]}`;
+        const err = e as Error & { stderr?: string };
+        return `failed: ${String(err.stderr ?? '').trim() || err.message.split('\n')[0]}`;
       }
     };
 
@@ -244,7 +247,8 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       requirePrerequisite(fs.existsSync('/bin/busybox'), '/bin/busybox', 'apt-get install -y busybox-static');
       client = createNetns('fwc');
       server = createNetns('fws');
-      extraNs.push(client, server);
+      server2 = createNetns('fws2');
+      extraNs.push(client, server, server2);
       ip('-n', ns.name, 'link', 'add', PBR, 'type', 'bridge');
       ip('-n', ns.name, 'addr', 'add', '10.231.0.1/24', 'dev', PBR);
       ip('-n', ns.name, 'link', 'set', PBR, 'up');
@@ -253,22 +257,29 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       ip('-n', server.name, 'addr', 'add', '10.231.0.2/24', 'dev', 'eth0');
       ip('-n', server.name, 'link', 'set', 'eth0', 'up');
       ip('-n', server.name, 'route', 'add', 'default', 'via', '10.231.0.1');
+      ip('-n', ns.name, 'link', 'add', 'vsrv2', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', server2.name);
+      ip('-n', ns.name, 'link', 'set', 'vsrv2', 'master', PBR, 'up');
+      ip('-n', server2.name, 'addr', 'add', '10.231.0.3/24', 'dev', 'eth0');
+      ip('-n', server2.name, 'link', 'set', 'eth0', 'up');
+      ip('-n', server2.name, 'route', 'add', 'default', 'via', '10.231.0.1');
       ip('-n', ns.name, 'link', 'add', 'vcli', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name);
       ip('-n', ns.name, 'addr', 'add', '10.232.0.1/30', 'dev', 'vcli');
       ip('-n', ns.name, 'link', 'set', 'vcli', 'up');
       ip('-n', client.name, 'addr', 'add', '10.232.0.2/30', 'dev', 'eth0');
       ip('-n', client.name, 'link', 'set', 'eth0', 'up');
-      ip('-n', client.name, 'route', 'add', 'default', 'via', '10.232.0.1');
+      // No route back to 10.231.0.0/24 in the client: replies reach it only when masqueraded.
       ns.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
       ns.exec('sysctl', ['-q', '-w', `net.ipv4.conf.${PBR}.route_localnet=1`]); // the core's job on the host
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
       fs.writeFileSync(path.join(dir, 'index.html'), 'tsnet-ok\n');
+      clientHttpd = spawn('ip', ['netns', 'exec', client.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
       httpd = spawn('ip', ['netns', 'exec', server.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, 300));
     });
 
     after(async () => {
       if (httpd?.pid) httpd.kill('SIGKILL');
+      if (clientHttpd?.pid) clientHttpd.kill('SIGKILL');
       await fw.removeNetwork(pnet()).catch(() => undefined);
     });
 
@@ -298,8 +309,39 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       assert.match(get(client, '10.232.0.1', 8080), /tsnet-ok/);
     });
 
+    it('icc on/off between two containers of the bridge (br_netfilter), published port hairpin either way', async () => {
+      assert.equal(ns.exec('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables']).trim(), '1');
+      assert.match(get(server2, '10.231.0.2', 80), /tsnet-ok/, 'icc on: direct');
+      assert.match(get(server2, '10.232.0.1', 8081), /tsnet-ok/, 'icc on: hairpin through the published port');
+      await fw.applyNetwork({ ...pnet(), icc: false });
+      assert.doesNotMatch(get(server2, '10.231.0.2', 80), /tsnet-ok/, 'icc off: direct is dropped');
+      assert.match(get(server2, '10.232.0.1', 8081), /tsnet-ok/, 'icc off: the published port still works');
+      assert.match(get(client, '10.232.0.1', 8080), /tsnet-ok/);
+      await fw.applyNetwork(pnet());
+      assert.match(get(server2, '10.231.0.2', 80), /tsnet-ok/, 'icc back on');
+    });
+
+    it('outbound: masquerade on reaches the outside, masquerade off and internal do not', async () => {
+      assert.match(get(server, '10.232.0.2', 80), /tsnet-ok/, 'masquerade on');
+      await fw.applyNetwork({ ...pnet(), masquerade: false });
+      assert.doesNotMatch(get(server, '10.232.0.2', 80), /tsnet-ok/, 'masquerade off: the client has no route back');
+      await fw.applyNetwork({ ...pnet(), internal: true });
+      assert.doesNotMatch(get(server, '10.232.0.2', 80), /tsnet-ok/, 'internal');
+      assert.doesNotMatch(get(client, '10.232.0.1', 8081), /tsnet-ok/, 'internal: published port does not come in');
+      assert.match(get(server2, '10.231.0.2', 80), /tsnet-ok/, 'internal: same bridge still talks');
+      await fw.applyNetwork(pnet());
+      assert.match(get(server, '10.232.0.2', 80), /tsnet-ok/, 'back to normal');
+    });
+
     it('the container is not reachable directly (isolation), and not after the port map is removed', async () => {
-      assert.doesNotMatch(get(client, '10.231.0.2', 80), /tsnet-ok/);
+      ip('-n', client.name, 'route', 'add', '10.231.0.0/24', 'via', '10.232.0.1');
+      try {
+        const direct = get(client, '10.231.0.2', 80);
+        assert.doesNotMatch(direct, /tsnet-ok/);
+        assert.match(direct, /timed out/, 'dropped in forward, not refused / unreachable');
+      } finally {
+        ip('-n', client.name, 'route', 'del', '10.231.0.0/24', 'via', '10.232.0.1');
+      }
       await fw.removePortMaps([pm({ bridge: PBR, networkId: pnet().id })]);
       assert.doesNotMatch(get(client, '10.232.0.1', 8080), /tsnet-ok/);
       assert.match(get(client, '10.232.0.1', 8081), /tsnet-ok/);
