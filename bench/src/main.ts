@@ -14,6 +14,7 @@ import { dataplane } from './figures/dataplane';
 import { extensionFigures } from './figures/extension';
 import { lifecycleCost, parallelStart, type Networks } from './figures/lifecycle';
 import { scale } from './figures/scale';
+import { durableWriteMs } from './probe';
 import { renderMarkdown, type Machine, type Results } from './report';
 import { log, run, runCleanups, setLogFile, withCleanup } from './util';
 
@@ -23,7 +24,7 @@ const rawDir = path.join(repoRoot, 'bench/raw');
 const quick = process.env.BENCH_QUICK === '1';
 const config = quick
   ? { lifecycleRounds: 3, parallelRounds: 1, parallelCount: 10, iperfRounds: 1, iperfSeconds: 2, scaleEndpoints: 100 }
-  : { lifecycleRounds: 9, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
+  : { lifecycleRounds: 11, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
 
 /** Docker subnets the bench tries, in order, skipping any on a host route or taken by another network. */
 const DOCKER_SUBNETS = Array.from({ length: 14 }, (_, i) => `10.231.${i + 1}.0/24`);
@@ -61,6 +62,7 @@ async function machine(): Promise<Machine> {
     loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
     loadEnd: '',
     foreignContainers: runningAll.filter((id) => !ours.has(id)).length,
+    durableWriteMs: { small: await durableWriteMs('/tmp/tst-bench-probe', 2048), large: await durableWriteMs('/tmp/tst-bench-probe', 512 * 1024, 10) },
   };
 }
 
@@ -173,6 +175,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     void runCleanups().finally(() => process.exit(130));
   });
 }
+
+process.once('uncaughtException', (e) => {
+  log(`uncaught: ${e.stack ?? e}; cleaning up`);
+  void runCleanups().finally(() => process.exit(1));
+});
 
 main()
   .catch((e) => {

@@ -4,6 +4,7 @@
  * around the 10th against around the last, and the driver's RSS at full size.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { vethHostName } from '@tsnet/shared';
 import { cidrsOverlap, hostRoutes } from '../docker';
 import { DriverProcess, RemoteApi } from '../driver';
@@ -19,6 +20,8 @@ export interface ScaleResult {
   late: number;
   rssStartMB: number;
   rssFullMB: number;
+  /** Size of the driver's state directory at full size, KB (the store is rewritten on every call). */
+  storeKB: number;
   createAllMs: number;
   teardownAllMs: number;
   driverCalls: Record<string, { count: number; p50Ms: number; p99Ms: number; maxMs: number }>;
@@ -49,7 +52,7 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
   const networkId = hex64();
   const endpoints: string[] = [];
   const setupMs: number[] = [];
-  const result: ScaleResult = { endpoints: 0, subnet, setupMs, early: NaN, late: NaN, rssStartMB: driver.rssMB(), rssFullMB: NaN, createAllMs: NaN, teardownAllMs: NaN, driverCalls: {} };
+  const result: ScaleResult = { endpoints: 0, subnet, setupMs, early: NaN, late: NaN, rssStartMB: driver.rssMB(), rssFullMB: NaN, storeKB: NaN, createAllMs: NaN, teardownAllMs: NaN, driverCalls: {} };
 
   await run('ip', ['netns', 'add', SCALE_NETNS], { allowFail: true });
   const sandbox = `/var/run/netns/${SCALE_NETNS}`;
@@ -87,6 +90,7 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
       result.createAllMs = nowMs() - t0;
       result.endpoints = endpoints.length;
       result.rssFullMB = driver.rssMB();
+      result.storeKB = dirKB(driver.opts.stateDir);
       result.early = median(setupMs.slice(5, 15));
       result.late = median(setupMs.slice(-10));
       const t1 = nowMs();
@@ -111,4 +115,10 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
     }
     return result;
   });
+}
+
+function dirKB(dir: string): number {
+  let total = 0;
+  for (const f of fs.readdirSync(dir)) total += fs.statSync(`${dir}/${f}`).size;
+  return total / 1024;
 }
