@@ -268,6 +268,12 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       ip('-n', client.name, 'addr', 'add', '10.232.0.2/30', 'dev', 'eth0');
       ip('-n', client.name, 'link', 'set', 'eth0', 'up');
       // No route back to 10.231.0.0/24 in the client: replies reach it only when masqueraded.
+      ip('-n', ns.name, '-6', 'addr', 'add', 'fd00:231::1/64', 'dev', PBR, 'nodad');
+      ip('-n', server.name, '-6', 'addr', 'add', 'fd00:231::2/64', 'dev', 'eth0', 'nodad');
+      ip('-n', server.name, '-6', 'route', 'add', 'default', 'via', 'fd00:231::1');
+      ip('-n', ns.name, '-6', 'addr', 'add', 'fd00:232::1/64', 'dev', 'vcli', 'nodad');
+      ip('-n', client.name, '-6', 'addr', 'add', 'fd00:232::2/64', 'dev', 'eth0', 'nodad');
+      ns.exec('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
       ns.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
       ns.exec('sysctl', ['-q', '-w', `net.ipv4.conf.${PBR}.route_localnet=1`]); // the core's job on the host
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
@@ -296,6 +302,22 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       assert.match(get(client, '10.232.0.1', 8080), /tsnet-ok/);
       assert.match(get(client, '10.232.0.1', 8081), /tsnet-ok/);
       assert.match(get(undefined, '127.0.0.1', 8080), /tsnet-ok/, 'localhost DNAT (output chain + 127/8 masquerade)');
+    });
+
+    it('IPv6: a published port (every address and a specific address) reaches the server', async () => {
+      const dual = { ...pnet(), subnets: [...pnet().subnets, { family: 6 as const, cidr: 'fd00:231::/64', gateway: 'fd00:231::1' }] };
+      await fw.applyNetwork(dual);
+      const v6maps = [
+        pm({ bridge: PBR, networkId: pnet().id, family: 6, hostIP: '::', hostPort: 8080, containerIP: 'fd00:231::2' }),
+        pm({ bridge: PBR, networkId: pnet().id, family: 6, hostIP: 'fd00:232::1', hostPort: 8082, containerIP: 'fd00:231::2' }),
+      ];
+      assert.doesNotMatch(get(client, 'fd00:232::1', 8080), /tsnet-ok/);
+      await fw.addPortMaps(v6maps);
+      assert.match(get(client, 'fd00:232::1', 8080), /tsnet-ok/);
+      assert.match(get(client, 'fd00:232::1', 8082), /tsnet-ok/);
+      assert.match(iptS('ip6tables'), new RegExp(`-A DOCKER-USER -i ${PBR} -m comment --comment tsnet -j ACCEPT`));
+      await fw.removePortMaps(v6maps);
+      await fw.applyNetwork(pnet());
     });
 
     it('without the DOCKER-USER accepts the FORWARD DROP wins; applyNetwork again repairs them', async () => {

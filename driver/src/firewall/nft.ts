@@ -67,8 +67,13 @@ export class NftWorker {
   }
 
   private async request(req: Omit<WorkerRequest, 'id'>): Promise<WorkerReply> {
+    if (this.fatal) {
+      // The worker died (or never started): start a fresh one for this request.
+      this.fatal = undefined;
+      this.ready = undefined;
+      this.worker = undefined;
+    }
     await this.start();
-    if (this.fatal) throw this.fatal;
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
