@@ -213,7 +213,21 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       await fw.removeNetwork(n);
       remove.push(performance.now() - t0);
     }
+    // Steady state: a new network applied (and removed again) with no other network present.
+    const single: number[] = [];
+    const singleAdd: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const n = nets[i];
+      const t0 = performance.now();
+      await fw.applyNetwork(n);
+      single.push(performance.now() - t0);
+      const t1 = performance.now();
+      await fw.addPortMaps([pm({ bridge: n.bridge, networkId: n.id, hostPort: 30000 + i, containerIP: `10.240.${i}.2` })]);
+      singleAdd.push(performance.now() - t1);
+      await fw.removeNetwork(n);
+    }
     clearInterval(tick);
+    console.log(`      1 network present: applyNetwork median ${median(single).toFixed(2)} ms, addPortMaps median ${median(singleAdd).toFixed(2)} ms`);
     console.log(
       `      applyNetwork median ${median(apply).toFixed(2)} ms (first 10: ${median(apply.slice(0, 10)).toFixed(2)}, last 10: ${median(apply.slice(90)).toFixed(2)}), ` +
         `addPortMaps median ${median(add).toFixed(2)} ms, removeNetwork median ${median(remove).toFixed(2)} ms; 0..100 networks present; longest event-loop gap ${maxGap.toFixed(1)} ms`,

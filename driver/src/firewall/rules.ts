@@ -49,7 +49,19 @@
  *    Adding a port map is one `add element` per map, removal one `delete element`, no rule per
  *    port. Elements carry the comment "tsnet <bridge> <networkId>" so listPortMaps can give the
  *    owner back and removeNetwork can find a network's port maps. IPv6 `::1` is never DNAT'd
- *    (there is no route_localnet for v6).
+ *    (there is no route_localnet for v6). Measured: the cost of adding one does not change
+ *    between 0 and 10,000 port maps present.
+ * 6. Reading before writing is kept small: applyNetwork lists only the two DOCKER-USER chains
+ *    (rules there are found by comment + handle; deleting by handle is the only way to remove
+ *    exactly ours). Elements that must be absent are added and deleted in one transaction
+ *    (absent afterwards whatever was there), so applyNetwork never lists our own maps.
+ *    removeNetwork lists the maps (it must find the network's port maps). libnftables 1.0.6
+ *    builds its cache only for the first list command of a buffer, so the adapter runs each
+ *    list command as its own call (all in one worker round trip).
+ * 7. nftables 1.0.6 JSON quirks met: a map declared with `"map": [..]` silently becomes a
+ *    set; concatenated map data cannot be declared (hence the address/port map pairs);
+ *    `delete` of an absent object fails the whole transaction (`destroy` is 1.0.8+), hence
+ *    add-then-delete and add-flush-delete for chains.
  */
 import { ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
 import type { FirewallNetwork, FirewallSubnet, PortMapRule } from './types';
