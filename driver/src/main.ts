@@ -19,7 +19,7 @@ import { reconcile } from './core/reconcile';
 import { createFirewall } from './firewall';
 import { openNetlink } from './netlink';
 import { listHostBoundSockets } from './host/sockets';
-import { writeInterfaceSysctl, writeSysctl } from './host/sysctl';
+import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysctl';
 import { Store } from './state/store';
 import { createStatusApp, listenStatus } from './status/server';
 import { VERSION } from './version';
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     firewall,
     store,
     log,
-    params: { set: writeSysctl, setInterface: writeInterfaceSysctl },
+    params: { set: writeSysctl, setInterface: writeInterfaceSysctl, setBridgePort: writeBridgePort },
     boundSockets: () => listHostBoundSockets(),
     state: loaded.state,
   };

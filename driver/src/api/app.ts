@@ -110,7 +110,7 @@ function withTimeout<T>(method: string, work: Promise<T>, ms: number): Promise<T
 
 function errorMessage(method: string, err: unknown): string {
   if (err instanceof Error) {
-    if (err.name === 'NetlinkError' || err.name === 'FirewallError') return `${method.replace('NetworkDriver.', '')}: the kernel refused: ${err.message}`;
+    if (err.name === 'NetlinkError' || err.name === 'NftError') return `${method.replace('NetworkDriver.', '')}: the kernel refused: ${err.message}`;
     return err.message;
   }
   return String(err);

@@ -45,6 +45,8 @@ export interface Logger {
 export interface KernelParams {
   set(key: string, value: string): Promise<void>;
   setInterface(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void>;
+  /** A bridge port attribute under /sys/class/net/IF/brport/. */
+  setBridgePort(ifname: string, key: string, value: string): Promise<void>;
 }
 
 export interface DriverDeps {
@@ -97,7 +99,10 @@ export class Driver {
       if (!adopted) {
         steps.push({
           name: `create bridge ${config.bridge}`,
-          do: () => netlink.createBridge(config.bridge, { mtu: config.mtu }),
+          do: async () => {
+            await this.intend(config.bridge);
+            await netlink.createBridge(config.bridge, { mtu: config.mtu });
+          },
           undo: () => this.deleteLinkIfPresent(config.bridge),
         });
       } else if (config.mtu) {
@@ -148,6 +153,7 @@ export class Driver {
         name: 'persist network',
         do: async () => {
           this.state.networks[config.id] = record;
+          this.settle(config.bridge);
           await this.deps.store.save();
         },
         undo: async () => {
@@ -155,7 +161,12 @@ export class Driver {
           await this.deps.store.save();
         },
       });
-      await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
+      try {
+        await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
+      } catch (e) {
+        this.settle(config.bridge);
+        throw e;
+      }
       this.deps.log.info({ network: config.id, bridge: config.bridge, adopted }, 'network created');
     });
   }
@@ -252,15 +263,22 @@ export class Driver {
           {
             name: `create veth ${ep.hostVeth}`,
             do: async () => {
+              await this.intend(ep.hostVeth);
               await this.deleteLinkIfPresent(ep.hostVeth); // leftover of a crash, owned by no endpoint
               await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac });
             },
             undo: () => this.deleteLinkIfPresent(ep.hostVeth),
           },
           {
+            // A container reaching its own published port comes back through the port it left by.
+            name: 'hairpin mode',
+            do: () => this.deps.params.setBridgePort(ep.hostVeth, 'hairpin_mode', '1'),
+          },
+          {
             name: 'persist endpoint',
             do: async () => {
               net.endpoints[ep.id] = ep;
+              this.settle(ep.hostVeth);
               await this.deps.store.save();
             },
             undo: async () => {
@@ -270,7 +288,10 @@ export class Driver {
           },
         ],
         (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-      );
+      ).catch((e) => {
+        this.settle(ep.hostVeth);
+        throw e;
+      });
       return response;
     });
   }
@@ -317,6 +338,7 @@ export class Driver {
       if (!link) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
         await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: ep.mac });
+        await this.deps.params.setBridgePort(ep.hostVeth, 'hairpin_mode', '1');
       }
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
@@ -360,47 +382,67 @@ export class Driver {
         if (net.config.internal) throw new DriverError('ports cannot be published from an --internal network: nothing enters or leaves it');
         const previous = ep.ports;
         const taken = this.allPortMaps().filter((p) => !previous.includes(p));
-        const planned = planPortMaps({
-          bindings: dedupeBindings(bindings),
-          containerIPv4: ep.ipv4?.split('/')[0],
-          containerIPv6: ep.ipv6?.split('/')[0],
-          hostBindingIPv4: net.config.hostBindingIPv4,
-          hostBindingIPv6: net.config.hostBindingIPv6,
-          ipv6: net.config.ipv6,
-          portRange: net.config.portRange,
-          taken,
-          bound: await this.deps.boundSockets(),
-          cursor: this.portCursor || net.config.portRange.start,
-        });
-        const picked = planned.filter((p) => p.picked).map((p) => p.hostPort);
-        if (picked.length > 0) this.portCursor = Math.max(...picked) + 1;
-        await runSteps(
-          [
-            {
-              name: 'remove previous port maps',
-              do: () => this.deps.firewall.removePortMaps(previous.map((p) => toRule(net, p))),
-              undo: () => this.deps.firewall.addPortMaps(previous.map((p) => toRule(net, p))),
-            },
-            {
-              name: 'program port maps',
-              do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
-              undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
-            },
-            {
-              name: 'persist port maps',
-              do: async () => {
-                ep.ports = planned;
-                await this.deps.store.save();
-              },
-              undo: () => {
-                ep.ports = previous;
-              },
-            },
-          ],
-          (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-        );
+        const bound = await this.deps.boundSockets();
+        let planned: PortMapRecord[] = [];
+        // A map element the store does not know (another tsnet instance, a stale leftover) makes
+        // the kernel answer "File exists": plan again around it, a few times at most.
+        for (let attempt = 0; ; attempt++) {
+          planned = planPortMaps({
+            bindings: dedupeBindings(bindings),
+            containerIPv4: ep.ipv4?.split('/')[0],
+            containerIPv6: ep.ipv6?.split('/')[0],
+            hostBindingIPv4: net.config.hostBindingIPv4,
+            hostBindingIPv6: net.config.hostBindingIPv6,
+            ipv6: net.config.ipv6,
+            portRange: net.config.portRange,
+            taken,
+            bound,
+            cursor: this.portCursor || net.config.portRange.start,
+          });
+          const picked = planned.filter((p) => p.picked).map((p) => p.hostPort);
+          if (picked.length > 0) this.portCursor = Math.max(...picked) + 1;
+          try {
+            await this.programPorts(net, ep, previous, planned);
+            break;
+          } catch (e) {
+            const clash = /File exists/.test(String((e as Error).message));
+            if (!clash) throw e;
+            if (picked.length === 0 || attempt >= 4) {
+              throw new ConflictError(`host port ${planned.map((p) => `${p.hostIP}:${p.hostPort}/${p.proto}`).join(', ')} is already mapped in the kernel's tsnet table by something this driver did not record (another tsnet instance?); choose another host port`);
+            }
+            taken.push(...planned.filter((p) => p.picked));
+          }
+        }
         this.deps.log.info({ endpoint: ep.id, ports: planned.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerIP}:${p.containerPort}/${p.proto}`) }, 'ports published');
       }),
+    );
+  }
+
+  private programPorts(net: NetworkRecord, ep: EndpointRecord, previous: PortMapRecord[], planned: PortMapRecord[]): Promise<void> {
+    return runSteps(
+      [
+        {
+          name: 'remove previous port maps',
+          do: () => this.deps.firewall.removePortMaps(previous.map((p) => toRule(net, p))),
+          undo: () => this.deps.firewall.addPortMaps(previous.map((p) => toRule(net, p))),
+        },
+        {
+          name: 'program port maps',
+          do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
+          undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
+        },
+        {
+          name: 'persist port maps',
+          do: async () => {
+            ep.ports = planned;
+            await this.deps.store.save();
+          },
+          undo: () => {
+            ep.ports = previous;
+          },
+        },
+      ],
+      (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
     );
   }
 
@@ -478,6 +520,18 @@ export class Driver {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  /** Records that a link is about to be created (persisted before the kernel is asked). */
+  private async intend(name: string): Promise<void> {
+    const pending = (this.state.pending ??= []);
+    if (!pending.includes(name)) pending.push(name);
+    await this.deps.store.save();
+  }
+
+  /** Drops a name from the journal; persisted with the next save. */
+  private settle(name: string): void {
+    if (this.state.pending) this.state.pending = this.state.pending.filter((n) => n !== name);
+  }
 
   network(id: string): NetworkRecord {
     const net = this.state.networks[id] ?? this.completeRecovered(this.state.networks, id);

@@ -2,7 +2,9 @@
  * At start, make the kernel agree with the store: re-create what live networks and endpoints
  * need (bridges, gateway addresses, firewall rules, port maps), and remove tsnet objects no
  * record owns (left by a crash, or by a container that vanished while the driver was down).
- * Only objects named by tsnet's scheme (tsn-*, tsv*, tsc*) or recorded in the store are touched.
+ * Only objects recorded in the store are touched: those of its networks and endpoints, and the
+ * links in its journal of creations (`pending`, written before each creation), so a crash
+ * leftover is found while another tsnet instance's objects are never mistaken for one.
  *
  * When the store was lost, networks are rebuilt from the kernel as far as it tells: each tsn-*
  * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
@@ -87,7 +89,9 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   const wanted = Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports.map((p) => toRule(n, p))));
   const key = (r: { proto: string; family: number; hostIP: string; hostPort: number; containerIP: string; containerPort: number }) =>
     `${r.proto}|${r.family}|${r.hostIP}|${r.hostPort}|${r.containerIP}|${r.containerPort}`;
-  const programmed = await firewall.listPortMaps();
+  const pending = new Set(driver.state.pending ?? []);
+  const ourBridges = new Set([...Object.values(driver.state.networks).map((n) => n.config.bridge), ...pending]);
+  const programmed = (await firewall.listPortMaps()).filter((p) => ourBridges.has(p.bridge));
   const wantedKeys = new Set(wanted.map(key));
   const programmedKeys = new Set(programmed.map(key));
   const stale = programmed.filter((p) => !wantedKeys.has(key(p)) && !peers.bridges.has(p.bridge) && !peers.containerIPs.has(p.containerIP));
@@ -137,6 +141,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
     report.removed.push(`firewall rules of ${bridge}`);
   }
 
+  driver.state.pending = [];
   await deps.store.save();
   log.info({ recreated: report.recreated.length, removed: report.removed.length, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);

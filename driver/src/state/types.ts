@@ -44,4 +44,9 @@ export interface NetworkRecord {
 export interface StateDocument {
   version: number;
   networks: Record<string, NetworkRecord>;
+  /**
+   * Links this driver is about to create, written before the kernel is asked. After a crash,
+   * a name here that no record owns is this driver's leftover; anything else it never made.
+   */
+  pending?: string[];
 }
