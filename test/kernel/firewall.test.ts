@@ -244,6 +244,7 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     let server2: TestNetns;
     let httpd: ChildProcess | undefined;
     let clientHttpd: ChildProcess | undefined;
+    let dir = '';
     const PBR = 'tsn-pkt';
     const pnet = (): FirewallNetwork => net({ bridge: PBR, id: 'a'.repeat(64) });
     const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
@@ -290,7 +291,7 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       ns.exec('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
       ns.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
       ns.exec('sysctl', ['-q', '-w', `net.ipv4.conf.${PBR}.route_localnet=1`]); // the core's job on the host
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
       fs.writeFileSync(path.join(dir, 'index.html'), 'tsnet-ok\n');
       clientHttpd = spawn('ip', ['netns', 'exec', client.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
       httpd = spawn('ip', ['netns', 'exec', server.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
@@ -300,6 +301,7 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     after(async () => {
       if (httpd?.pid) httpd.kill('SIGKILL');
       if (clientHttpd?.pid) clientHttpd.kill('SIGKILL');
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
       await fw.removeNetwork(pnet()).catch(() => undefined);
     });
 
