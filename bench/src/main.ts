@@ -24,7 +24,7 @@ const rawDir = path.join(repoRoot, 'bench/raw');
 const quick = process.env.BENCH_QUICK === '1';
 const config = quick
   ? { lifecycleRounds: 3, parallelRounds: 1, parallelCount: 10, iperfRounds: 1, iperfSeconds: 2, scaleEndpoints: 100 }
-  : { lifecycleRounds: 11, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
+  : { lifecycleRounds: 15, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
 
 /** Docker subnets the bench tries, in order, skipping any on a host route or taken by another network. */
 const DOCKER_SUBNETS = Array.from({ length: 14 }, (_, i) => `10.231.${i + 1}.0/24`);
@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     config,
     subnets: { tsnet: '', bridge: '' },
     errors: [],
+    incidents: [],
   };
   log(`config ${JSON.stringify(config)}`);
   const attempt = async (what: string, fn: () => Promise<void>) => {
@@ -115,7 +116,23 @@ async function main(): Promise<void> {
     withDriver(bench, async () => {
       await removeBenchObjects(); // what an interrupted earlier run left
       await withCleanup('bench containers and networks', removeBenchObjects, async () => {
-        const nets: Networks = { tsnet: 'tst-bench-tsnet', bridge: 'tst-bench-bridge' };
+        const nets: Networks = {
+          tsnet: 'tst-bench-tsnet',
+          bridge: 'tst-bench-bridge',
+          // On this shared machine another process may remove tsnet-named links (seen: the
+          // bench's bridge vanished mid-run). Say so in the results and re-create the network.
+          check: async (where) => {
+            const id = (await run('docker', ['network', 'inspect', '-f', '{{.Id}}', nets.tsnet], { allowFail: true })).stdout.trim();
+            const n = (await bench.status()).networks.find((x) => x.id === id);
+            if (id && n?.present) return;
+            const what = `before ${figure} ${where}: the tsnet network ${nets.tsnet} ${n ? `was in the driver but its bridge ${n.bridge} was gone from the kernel` : 'was gone'} (removed from outside the bench); re-created it`;
+            results.incidents.push(what);
+            log(what);
+            await run('docker', ['network', 'rm', nets.tsnet], { allowFail: true });
+            results.subnets.tsnet = await createNetwork(nets.tsnet, 'tsnetbench', DOCKER_SUBNETS);
+          },
+        };
+        let figure = 'figure 1';
         results.subnets.tsnet = await createNetwork(nets.tsnet, 'tsnetbench', DOCKER_SUBNETS);
         results.subnets.bridge = await createNetwork(nets.bridge, 'bridge', DOCKER_SUBNETS);
         log(`networks: ${nets.tsnet} ${results.subnets.tsnet} (tsnet), ${nets.bridge} ${results.subnets.bridge} (bridge)`);
@@ -124,16 +141,19 @@ async function main(): Promise<void> {
           results.lifecycle = await lifecycleCost(nets, config.lifecycleRounds);
           log(`figure 1: cost tsnet ${results.lifecycle.cost.tsnet.toFixed(0)} ms, bridge ${results.lifecycle.cost.bridge.toFixed(0)} ms`);
         });
+        figure = 'figure 2';
         await attempt('figure 2', async () => {
           results.published = await lifecycleCost(nets, config.lifecycleRounds, { tsnet: ports[0], bridge: ports[1] });
           log(`figure 2: cost tsnet ${results.published.cost.tsnet.toFixed(0)} ms, bridge ${results.published.cost.bridge.toFixed(0)} ms`);
         });
+        figure = 'figure 3';
         await attempt('figure 3', async () => {
           results.parallel = await parallelStart(nets, config.parallelRounds, config.parallelCount);
         });
         await attempt('figure 4', async () => {
           results.calls = (await bench.status()).calls;
         });
+        figure = 'figure 6';
         await attempt('figure 6', async () => {
           results.dataplane = await dataplane(nets, config.iperfRounds, config.iperfSeconds, {
             tsnet: { loopback: ports[2], ext: ports[3] },

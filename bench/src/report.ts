@@ -38,6 +38,8 @@ export interface Results {
   dataplane?: DataplaneResult;
   extension?: ExtensionResult;
   errors: string[];
+  /** Things done to the bench's objects from outside during the run (shared machine). */
+  incidents: string[];
 }
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
@@ -113,7 +115,7 @@ function rows(r: Results): Row[] {
   const sc = r.scale;
   out.push({
     id: '5',
-    figure: `Scale: set-up (CreateEndpoint + Join) of endpoint ~10 vs ~${r.config.scaleEndpoints}, ms (median of 10)`,
+    figure: `Scale: set-up (CreateEndpoint + Join) of endpoint ~10 vs ~${r.config.scaleEndpoints}, ms (median of endpoints 1–20 vs the last 20)`,
     tsnet: sc && !sc.error ? `**${f2(sc.early)}** → **${f2(sc.late)}** (×${f2(sc.late / sc.early)})` : `failed${sc?.error ? `: ${sc.error}` : ''}`,
     bridge: 'n/a (no containers)',
     ratio: '–',
@@ -164,7 +166,7 @@ function lifecycleDetail(title: string, l: LifecycleResult | undefined): string[
   return [
     `**${title}** — wall time of one \`docker run --rm\`, ms, median (min–max): tsnet ${s('tsnet')}, bridge ${s('bridge')}, none ${s('none')}.`,
     `Difference of medians: tsnet ${f0(l.cost.tsnet)} ms, bridge ${f0(l.cost.bridge)} ms (the table uses the median of per-round differences).`,
-    ...(l.failures.length ? [`Failures: ${l.failures.join('; ')}`] : []),
+    ...(l.failures.length ? [`Failed runs (not counted): ${summarizeFailures(l.failures)}`] : []),
     '',
   ];
 }
@@ -223,7 +225,18 @@ export function renderMarkdown(r: Results): string {
     lines.push('');
   }
   if (r.extension?.script) lines.push(`**Figure 7** — ran ${r.extension.script}${r.extension.error ? ` (${r.extension.error})` : ''}.`, '');
+  if (r.incidents.length) lines.push('## Incidents during this run', '', ...r.incidents.map((e) => `- ${e}`), '');
   if (r.errors.length) lines.push('## Errors', '', ...r.errors.map((e) => `- ${e}`), '');
   lines.push('Raw numbers: bench/raw/results.json; the logs of the drivers the bench started: bench/raw/*-driver.log (both gitignored).', '');
   return lines.join('\n');
+}
+
+/** "tsnet round 3: msg" × n → "tsnet ×n: msg" per distinct message. */
+function summarizeFailures(failures: string[]): string {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const key = f.replace(/ round \d+:/, ':').replace(/ (endpoint|container) \S+ on network/, ' $1 … on network').replace(/(create veth|peer) ts[vc][0-9a-f]+/g, '$1 …');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${k.replace(/:/, ` ×${n}:`)}`).join('; ');
 }

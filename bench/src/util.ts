@@ -68,7 +68,9 @@ export interface Summary {
   n: number;
 }
 
-export function summarize(xs: number[]): Summary {
+/** Median, min, max of the finite values (a failed sample is recorded as NaN and left out). */
+export function summarize(all: number[]): Summary {
+  const xs = all.filter(Number.isFinite);
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 

@@ -109,6 +109,7 @@ export async function dataplane(nets: Networks, rounds: number, seconds: number,
   await withCleanup('external-client namespace', removeExternalNamespace, async () => {
     await makeExternalNamespace();
     await withCleanup('iperf3 servers', stopServers, async () => {
+      await nets.check('the data-plane servers');
       for (const k of ['tsnet', 'bridge'] as const) servers[k] = await startServer(k, nets[k], ports[k].loopback, ports[k].ext);
       await sleep(500);
       for (let r = 0; r < rounds; r++) {

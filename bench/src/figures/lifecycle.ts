@@ -10,10 +10,19 @@ export type Kind = 'tsnet' | 'bridge';
 export interface Networks {
   tsnet: string;
   bridge: string;
+  /** Called between rounds (outside any timing): makes sure the tsnet network is intact. */
+  check: (where: string) => Promise<void>;
+}
+
+/** The line of a docker CLI error that says what went wrong (not its usage hint). */
+export function dockerError(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim() && !l.startsWith("Run 'docker"));
+  return (lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '').slice(0, 300);
 }
 
 export interface LifecycleResult {
   rounds: number;
+  /** ms per round, NaN where the run failed. */
   raw: Record<Kind | 'none', number[]>;
   runs: Record<Kind | 'none', Summary>;
   /** Median run time on the network minus the median with --network none, ms. */
@@ -21,12 +30,11 @@ export interface LifecycleResult {
   failures: string[];
 }
 
-async function dockerRunTrue(network: string, publish?: number): Promise<number> {
+async function dockerRunTrue(network: string, publish?: number) {
   const args = ['run', '--rm', '--label', LABEL, '--network', network];
   if (publish !== undefined) args.push('-p', `${publish}:80`);
   args.push(TEST_IMAGE, 'true');
-  const r = await run('docker', args, { timeoutMs: 60_000 });
-  return r.ms;
+  return run('docker', args, { timeoutMs: 60_000, allowFail: true });
 }
 
 /** rounds × (tsnet, bridge, none) in a rotating order; ports (if any) are published with -p PORT:80. */
@@ -37,12 +45,11 @@ export async function lifecycleCost(nets: Networks, rounds: number, ports?: Reco
   const portOf = (k: Kind | 'none') => (k === 'none' || !ports ? undefined : ports[k]);
   for (const k of ['tsnet', 'bridge', 'none'] as const) await dockerRunTrue(netOf(k), portOf(k)).catch(() => undefined); // warm-up, not counted
   for (let r = 0; r < rounds; r++) {
+    await nets.check(`round ${r + 1}`);
     for (const k of rotate(['tsnet', 'bridge', 'none'] as const, r)) {
-      try {
-        raw[k].push(await dockerRunTrue(netOf(k), portOf(k)));
-      } catch (e) {
-        failures.push(`${k} round ${r + 1}: ${(e as Error).message}`);
-      }
+      const res = await dockerRunTrue(netOf(k), portOf(k));
+      raw[k].push(res.code === 0 ? res.ms : NaN); // index = round, so rounds pair up
+      if (res.code !== 0) failures.push(`${k} round ${r + 1}: ${dockerError(res.stderr)}`);
     }
   }
   const runs = { tsnet: summarize(raw.tsnet), bridge: summarize(raw.bridge), none: summarize(raw.none) };
@@ -65,6 +72,7 @@ export async function parallelStart(nets: Networks, rounds: number, count: numbe
   const out: ParallelRound[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const kind of rotate(['tsnet', 'bridge'] as const, r)) {
+      await nets.check(`parallel round ${r + 1}`);
       const started = Date.now();
       const results = await Promise.all(
         Array.from({ length: count }, (_, i) =>
@@ -76,7 +84,7 @@ export async function parallelStart(nets: Networks, rounds: number, count: numbe
       );
       const wallMs = Date.now() - started;
       const ids = results.filter((x) => x.code === 0).map((x) => x.stdout.trim());
-      const errors = results.filter((x) => x.code !== 0).map((x) => x.stderr.trim().split('\n').pop() ?? '');
+      const errors = results.filter((x) => x.code !== 0).map((x) => dockerError(x.stderr));
       const ips = await containerIPs(ids);
       const distinctIPs = new Set(ips.filter((ip) => ip !== '')).size;
       const names = Array.from({ length: count }, (_, i) => `${PREFIX}par-${kind}-${r}-${i}`);

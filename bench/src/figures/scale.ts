@@ -15,7 +15,7 @@ export interface ScaleResult {
   subnet: string;
   /** Client-side CreateEndpoint + Join time of every endpoint, ms, in order. */
   setupMs: number[];
-  /** Median of endpoints 6..15 and of the last 10. */
+  /** Median of endpoints 1..20 (around the 10th) and of the last 20 (around the last). */
   early: number;
   late: number;
   rssStartMB: number;
@@ -91,8 +91,8 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
       result.endpoints = endpoints.length;
       result.rssFullMB = driver.rssMB();
       result.storeKB = dirKB(driver.opts.stateDir);
-      result.early = median(setupMs.slice(5, 15));
-      result.late = median(setupMs.slice(-10));
+      result.early = median(setupMs.slice(0, 20));
+      result.late = median(setupMs.slice(-20));
       const t1 = nowMs();
       while (endpoints.length > 0) {
         const id = endpoints[endpoints.length - 1];
