@@ -126,7 +126,7 @@ function parseSubnets(family: 4 | 6, data: IPAMData[] | undefined): SubnetConfig
     for (const [name, value] of Object.entries(d.AuxAddresses ?? {})) {
       const a = parseCidr(String(value)) ?? parseCidr(`${value}/${pool.prefixLength}`);
       if (!a || !cidrContains(pool, a.address)) {
-        throw new OptionError(`aux-address ${name}=${value} is not inside subnet ${cidrToString(pool)}`);
+        throw new OptionError(`aux-address ${name}=${a ? a.address : value} is not inside subnet ${cidrToString(pool)}`);
       }
       aux[name] = a.address;
     }

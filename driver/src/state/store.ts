@@ -137,5 +137,6 @@ function validateState(doc: unknown): { state: StateDocument; problems: string[]
     }
     state.networks[id] = rec;
   }
+  if (Array.isArray(d.pending)) state.pending = d.pending.filter((n): n is string => typeof n === 'string');
   return { state, problems };
 }
