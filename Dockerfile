@@ -67,7 +67,7 @@ RUN if ! dpkg-query -W -f='${Status}' libnftables1 2>/dev/null | grep -q 'ok ins
       && rm -rf /var/lib/apt/lists/*; \
     fi
 COPY --from=build /out/ /stage/
-COPY plugin-config/entry.js /stage/opt/tsnet/plugin-entry.js
+COPY plugin-config/preload.cjs /stage/opt/tsnet/plugin-preload.cjs
 COPY plugin-config/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
 RUN sh /usr/local/sbin/collect-rootfs.sh /stage /rootfs
 
@@ -78,4 +78,4 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production \
     TSNET_SOCKET=/run/docker/plugins/tsnet.sock TSNET_STATE_DIR=/var/lib/tsnet \
     TSNET_STATUS_SOCKET=/run/tsnet/status.sock TSNET_LOG_LEVEL=info
 WORKDIR /opt/tsnet
-ENTRYPOINT ["/usr/local/bin/node", "/opt/tsnet/plugin-entry.js"]
+ENTRYPOINT ["/usr/local/bin/node", "-r", "/opt/tsnet/plugin-preload.cjs", "/opt/tsnet/driver/dist/main.js"]
