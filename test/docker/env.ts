@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { DriverProcess, EXTERNAL_DRIVER, IMAGE, REPO } from '../helpers/docker';
 
 export const driver = new DriverProcess();
+// Against a managed plugin the status socket is the plugin's (its /run/tsnet mount).
+if (EXTERNAL_DRIVER) Object.assign(driver, { statusSocket: process.env.TSNET_STATUS_SOCKET ?? '/run/tsnet/status.sock' });
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {

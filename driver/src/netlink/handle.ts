@@ -116,6 +116,8 @@ class WorkerHandle implements NetlinkHandle {
       if (this.dead) return;
       const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
       await this.call('close').catch(() => undefined);
+      // Keep the process alive until the worker is gone, or a short-lived caller exits mid-close.
+      this.worker.ref();
       await exited;
     })();
     return this.closing;
