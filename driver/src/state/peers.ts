@@ -42,7 +42,8 @@ export function findPeers(ownStateDir: string, procRoot = '/proc'): Peer[] {
     if (!isTsnetDriver(args)) continue;
     const stateDir = path.resolve(argValue(args, '--state-dir') ?? envValue(path.join(procRoot, e, 'environ'), 'TSNET_STATE_DIR') ?? DEFAULT_STATE_DIR);
     if (stateDir === own) continue;
-    peers.push({ pid, stateDir, state: readState(stateDir) });
+    // Through the process's own root: a managed plugin sees its state dir inside its container.
+    peers.push({ pid, stateDir, state: readState(path.join(procRoot, e, 'root', stateDir)) });
   }
   return peers;
 }
