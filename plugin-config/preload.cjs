@@ -10,6 +10,8 @@
  * 1. Docker's default OCI spec mounts /proc/sys read-only in every plugin. The plugin runs in the
  *    host network namespace and the driver writes host network sysctls (net.ipv4.ip_forward,
  *    per-bridge route_localnet, IPv6 forwarding): the read-only overlay is detached.
+ *    Likewise /sys (sysfs, read-only by default): the driver writes bridge-port attributes
+ *    such as /sys/class/net/IF/brport/hairpin_mode; it is remounted read-write.
  * 2. The driver's start-up reconcile sweeps tsnet-named kernel objects no store owns, but leaves
  *    alone those of other live tsnet drivers, whose stores it reads at the paths their command
  *    line or environment name. Inside the plugin those host paths do not exist (own rootfs), so
@@ -31,6 +33,7 @@ function lib() {
     const l = koffi.load('libc.so.6');
     libc = {
       umount2: l.func('int umount2(const char *target, int flags)'),
+      mount: l.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
     };
   }
   return libc;
@@ -42,6 +45,28 @@ function procSysWritable() {
     return true;
   } catch (e) {
     return e.code !== 'EROFS';
+  }
+}
+
+function sysWritable() {
+  try {
+    fs.accessSync('/sys/class/net', fs.constants.W_OK);
+    return true;
+  } catch (e) {
+    return e.code !== 'EROFS';
+  }
+}
+
+/** The plugin's own sysfs (it shows the host's interfaces: host network) is mounted read-only. */
+function fixSys() {
+  if (sysWritable()) return;
+  const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32;
+  try {
+    if (lib().mount(null, '/sys', null, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, null) !== 0) {
+      warn(`cannot remount /sys read-write (errno ${require('koffi').errno()}); bridge port settings (hairpin_mode) will fail`);
+    }
+  } catch (e) {
+    warn(`cannot remount /sys read-write: ${e && e.message}`);
   }
 }
 
@@ -119,5 +144,6 @@ function linkPeerStores() {
 // -r preloads run again in every worker thread: only the main thread does this.
 if (require('node:worker_threads').isMainThread) {
   fixProcSys();
+  fixSys();
   linkPeerStores();
 }

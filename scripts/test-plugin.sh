@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the Docker-level test suite and the plugin tests against tsnet installed as a MANAGED
+# PLUGIN (named tsnetp by default, so it does not clash with a host-process driver named tsnet),
+# then removes the plugin, always (also on failure or interrupt).
+#   bash scripts/test-plugin.sh [extra mocha args]
+# Env: TSNET_PLUGIN_NAME (tsnetp), TSNET_PLUGIN_TAG (latest), TSNET_TEST_RESTART_DOCKERD=0 to
+# skip the dockerd restart test, TSNET_PLUGIN_SUITES to replace the test file globs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export TSNET_PLUGIN_NAME=${TSNET_PLUGIN_NAME:-tsnetp}
+export TSNET_PLUGIN_TAG=${TSNET_PLUGIN_TAG:-latest}
+REF=$TSNET_PLUGIN_NAME:$TSNET_PLUGIN_TAG
+
+bash scripts/ensure-docker.sh
+bash scripts/make-test-image.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx tsc -b test
+
+cleanup() {
+  local rc=$?
+  bash scripts/plugin.sh remove || true
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bash scripts/plugin.sh install
+
+# The Docker suite uses the already running managed plugin instead of starting a host driver.
+export TSNET_EXTERNAL_DRIVER=1
+export TSNET_DRIVER_NAME=$REF
+read -r -a suites <<<"${TSNET_PLUGIN_SUITES:-test/dist/docker/**/*.test.js test/dist/plugin/*.test.js}"
+shopt -s nullglob globstar
+files=()
+for g in "${suites[@]}"; do for f in $g; do files+=("$f"); done; done
+mapfile -t files < <(printf '%s\n' "${files[@]}" | awk '!seen[$0]++')
+npx mocha --timeout 600000 "$@" "${files[@]}"
