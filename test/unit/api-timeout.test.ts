@@ -13,9 +13,9 @@ import { Metrics } from '@tsnet/driver/dist/core/metrics';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-function post(socketPath: string, method: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+function post(socketPath: string, method: string, body: unknown, rawBody?: string): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
+    const data = rawBody ?? JSON.stringify(body);
     const req = http.request({ socketPath, method: 'POST', path: `/${method}`, headers: { 'Content-Length': Buffer.byteLength(data) } }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
@@ -26,7 +26,7 @@ function post(socketPath: string, method: string, body: unknown): Promise<{ stat
   });
 }
 
-describe('remote API: per-request timeout', () => {
+describe('remote API: per-request timeout and empty bodies', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-api-'));
   const sock = path.join(dir, 'p.sock');
   let server: http.Server;
@@ -59,6 +59,13 @@ describe('remote API: per-request timeout', () => {
     assert.match(String(r.body.Err), /DeleteNetwork: timed out after 0\.3 s/);
     assert.ok(ms >= 280 && ms < 3000, `answered after ${ms} ms`);
     late?.(); // finishing afterwards is harmless
+  });
+
+  it('names the empty body dockerd re-sends when it retries after a driver restart', async () => {
+    const r = await post(sock, 'NetworkDriver.Join', undefined, '');
+    assert.match(String(r.body.Err), /Join: the request body is empty; dockerd sends an empty body when it retries/);
+    const caps = await post(sock, 'NetworkDriver.GetCapabilities', undefined, '');
+    assert.deepEqual(caps.body, { Scope: 'local', ConnectivityScope: 'local' });
   });
 
   it('still maps a failure to Err before the deadline', async () => {

@@ -31,11 +31,18 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
   app.disable('x-powered-by');
   app.use(express.json({ type: () => true, limit: MAX_BODY_BYTES, strict: true }));
 
-  const route = (method: string, handler: Handler) => {
+  const route = (method: string, handler: Handler, needsBody = true) => {
     app.post(`/${method}`, async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       let failed = false;
       try {
+        if (needsBody && req.headers['content-length'] === '0') {
+          // dockerd's plugin client re-sends a call with an empty body when it retries after the
+          // driver was unreachable (its request body was already consumed by the first attempt).
+          throw new RequestError(
+            `${method.replace('NetworkDriver.', '')}: the request body is empty; dockerd sends an empty body when it retries a call after the driver restarted. Retry the operation`,
+          );
+        }
         const out = await withTimeout(method, Promise.resolve().then(() => handler(req.body ?? {})), timeoutMs);
         res.type(PLUGIN_CONTENT_TYPE).json(out ?? {});
       } catch (err) {
@@ -55,8 +62,8 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
     return r.data;
   };
 
-  route('Plugin.Activate', () => ({ Implements: ['NetworkDriver'] }));
-  route('NetworkDriver.GetCapabilities', (): CapabilitiesResponse => ({ Scope: 'local', ConnectivityScope: 'local' }));
+  route('Plugin.Activate', () => ({ Implements: ['NetworkDriver'] }), false);
+  route('NetworkDriver.GetCapabilities', (): CapabilitiesResponse => ({ Scope: 'local', ConnectivityScope: 'local' }), false);
   route('NetworkDriver.CreateNetwork', (b) => driver.createNetwork(parse('CreateNetwork', schema.createNetwork, b) as never));
   route('NetworkDriver.DeleteNetwork', (b) => driver.deleteNetwork(parse('DeleteNetwork', schema.networkOnly, b).NetworkID));
   route('NetworkDriver.CreateEndpoint', (b) => driver.createEndpoint(parse('CreateEndpoint', schema.createEndpoint, b) as never));
@@ -67,8 +74,8 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
   route('NetworkDriver.ProgramExternalConnectivity', (b) => driver.programExternalConnectivity(parse('ProgramExternalConnectivity', schema.programExternalConnectivity, b) as never));
   route('NetworkDriver.RevokeExternalConnectivity', (b) => driver.revokeExternalConnectivity(parse('RevokeExternalConnectivity', schema.endpointRef, b)));
   // Node discovery only matters to global-scope drivers; acknowledging it is harmless.
-  route('NetworkDriver.DiscoverNew', () => ({}));
-  route('NetworkDriver.DiscoverDelete', () => ({}));
+  route('NetworkDriver.DiscoverNew', () => ({}), false);
+  route('NetworkDriver.DiscoverDelete', () => ({}), false);
 
   app.use((req: Request, res: Response) => {
     res.status(404).type(PLUGIN_CONTENT_TYPE).json({ Err: `${req.method} ${req.path.slice(0, 200)} is not implemented by tsnet` });
