@@ -62,6 +62,7 @@ async function machine(): Promise<Machine> {
     loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
     loadEnd: '',
     foreignContainers: runningAll.filter((id) => !ours.has(id)).length,
+    durableWriteMsEnd: { small: NaN, large: NaN },
     durableWriteMs: { small: await durableWriteMs('/tmp/tst-bench-probe', 2048), large: await durableWriteMs('/tmp/tst-bench-probe', 512 * 1024, 10) },
   };
 }
@@ -146,6 +147,9 @@ async function main(): Promise<void> {
           results.published = await lifecycleCost(nets, config.lifecycleRounds, { tsnet: ports[0], bridge: ports[1] });
           log(`figure 2: cost tsnet ${results.published.cost.tsnet.toFixed(0)} ms, bridge ${results.published.cost.bridge.toFixed(0)} ms`);
         });
+        await attempt('figure 4 (sequential)', async () => {
+          results.callsSequential = (await bench.status()).calls;
+        });
         figure = 'figure 3';
         await attempt('figure 3', async () => {
           results.parallel = await parallelStart(nets, config.parallelRounds, config.parallelCount);
@@ -179,6 +183,7 @@ async function main(): Promise<void> {
   });
 
   results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  results.machine.durableWriteMsEnd = { small: await durableWriteMs('/tmp/tst-bench-probe', 2048), large: await durableWriteMs('/tmp/tst-bench-probe', 512 * 1024, 10) };
   results.benchDurationS = (Date.now() - benchStarted) / 1000;
   results.durationS = (Date.now() - runStarted) / 1000;
   fs.writeFileSync(path.join(rawDir, 'results.json'), JSON.stringify(results, null, 2));

@@ -22,6 +22,8 @@ export interface ScaleResult {
   rssFullMB: number;
   /** Size of the driver's state directory at full size, KB (the store is rewritten on every call). */
   storeKB: number;
+  /** Driver CPU time (user + system, all threads) per endpoint set-up, ms, per tenth of the run. */
+  cpuMsPerEndpoint: number[];
   createAllMs: number;
   teardownAllMs: number;
   driverCalls: Record<string, { count: number; p50Ms: number; p99Ms: number; maxMs: number }>;
@@ -52,7 +54,7 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
   const networkId = hex64();
   const endpoints: string[] = [];
   const setupMs: number[] = [];
-  const result: ScaleResult = { endpoints: 0, subnet, setupMs, early: NaN, late: NaN, rssStartMB: driver.rssMB(), rssFullMB: NaN, storeKB: NaN, createAllMs: NaN, teardownAllMs: NaN, driverCalls: {} };
+  const result: ScaleResult = { endpoints: 0, subnet, setupMs, early: NaN, late: NaN, rssStartMB: driver.rssMB(), rssFullMB: NaN, storeKB: NaN, cpuMsPerEndpoint: [], createAllMs: NaN, teardownAllMs: NaN, driverCalls: {} };
 
   await run('ip', ['netns', 'add', SCALE_NETNS], { allowFail: true });
   const sandbox = `/var/run/netns/${SCALE_NETNS}`;
@@ -78,6 +80,8 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
       });
       networkUp = true;
       const t0 = nowMs();
+      const tenth = Math.max(1, Math.floor(count / 10));
+      let cpuAt = cpuMs(driver.pid);
       for (let i = 0; i < count; i++) {
         const id = hex64();
         const started = nowMs();
@@ -85,6 +89,11 @@ export async function scale(driver: DriverProcess, count: number, candidates: st
         endpoints.push(id);
         await api.call('Join', { NetworkID: networkId, EndpointID: id, SandboxKey: sandbox, Options: noPorts });
         setupMs.push(nowMs() - started);
+        if ((i + 1) % tenth === 0) {
+          const now = cpuMs(driver.pid);
+          result.cpuMsPerEndpoint.push((now - cpuAt) / tenth);
+          cpuAt = now;
+        }
         if ((i + 1) % 250 === 0) log(`scale: ${i + 1} endpoints, last set-up ${setupMs[i].toFixed(2)} ms, RSS ${driver.rssMB().toFixed(1)} MB`);
       }
       result.createAllMs = nowMs() - t0;
@@ -121,4 +130,11 @@ function dirKB(dir: string): number {
   let total = 0;
   for (const f of fs.readdirSync(dir)) total += fs.statSync(`${dir}/${f}`).size;
   return total / 1024;
+}
+
+/** utime + stime of a process (all its threads), ms. */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // fields 14 and 15 of stat(5); USER_HZ is 100 on Linux
 }
