@@ -9,8 +9,17 @@ import { NetworksTreeProvider, SHOW_BUILTIN_SETTING } from './tree/networks-tree
 import { NamespacesTreeProvider } from './tree/namespaces-tree';
 import { registerCommands } from './commands';
 import { registerTopology } from './topology';
+import type { NetworkGraph } from './docker/model-types';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate returns: used by the in-VS Code test suite (src/test/electron). */
+export interface TsnetExtensionApi {
+  getGraph(): NetworkGraph | undefined;
+  refresh(): Promise<void>;
+  networksTree: NetworksTreeProvider;
+  namespacesTree: NamespacesTreeProvider;
+}
+
+export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   const log = vscode.window.createOutputChannel('tsnet');
   const statusSocket = vscode.workspace.getConfiguration('tsnet').get<string>('statusSocket') || undefined;
   const store = new GraphStore(new DockerClient(), log, statusSocket);
@@ -44,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerTopology(context, () => store.graph, store.onDidChange);
   store.start();
   log.appendLine(`tsnet: watching Docker at ${process.env.DOCKER_HOST ?? 'the default socket'}`);
+  return { getGraph: () => store.graph, refresh: () => store.refresh(), networksTree: networks, namespacesTree: namespaces };
 }
 
 export function deactivate(): void {}

@@ -12,6 +12,16 @@ import { fetchTsnetStatus } from './docker/tsnet-status';
 import { dockerErrorMessage } from './commands/validate';
 
 const SAFETY_POLL_MS = 60_000;
+const DOCKER_TIMEOUT_MS = 20_000;
+const DRIVERS_TIMEOUT_MS = 5_000;
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 export class GraphStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<NetworkGraph>();
@@ -63,11 +73,14 @@ export class GraphStore implements vscode.Disposable {
 
   private async rebuild(): Promise<void> {
     try {
+      const started = Date.now();
       const [snap, status, drivers] = await Promise.all([
-        this.client.snapshot(),
+        within(DOCKER_TIMEOUT_MS, 'Docker', this.client.snapshot()),
         fetchTsnetStatus(this.statusSocket),
-        this.client.networkDrivers().catch(() => ({ drivers: [] as string[], tsnet: undefined })),
+        within(DRIVERS_TIMEOUT_MS, 'docker info', this.client.networkDrivers()).catch(() => ({ drivers: [] as string[], tsnet: undefined })),
       ]);
+      const took = Date.now() - started;
+      if (took > 2000) this.log.appendLine(`reading Docker took ${took} ms`);
       this.tsnetUnreachable = status.reachable ? undefined : status.reason;
       this.graph = buildGraph(snap.networks, snap.containers, status.reachable ? status.report : undefined, {
         engineVersion: snap.engineVersion,

@@ -25,7 +25,8 @@ export function askText(s: Step & { prompt: string; value?: string; placeholder?
     const check = (v: string) => {
       box.validationMessage = s.validate?.(v);
     };
-    check(box.value);
+    // A prefilled value is checked at once; an empty one only once the user types (the prompt stays visible).
+    if (box.value !== '') check(box.value);
     box.onDidChangeValue(check);
     box.onDidAccept(() => {
       const err = s.validate?.(box.value);

@@ -23,7 +23,11 @@ export class DockerClient {
     this.docker = docker ?? new Docker();
   }
 
-  /** Every network and container, inspected (the list endpoints leave out what the tree shows). */
+  /**
+   * Every network and every container, inspected. Networks come from the list call only: it
+   * carries everything the model reads (attachments come from the containers' side), and
+   * inspecting a network of a plugin that is down makes dockerd retry the plugin for many seconds.
+   */
   async snapshot(): Promise<DockerSnapshot> {
     const [netList, ctrList, version] = await Promise.all([
       this.docker.listNetworks(),
@@ -31,20 +35,17 @@ export class DockerClient {
       this.docker.version().catch(() => undefined),
     ]);
     const gone = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
-    // An object removed between the list and its inspect is simply gone.
-    const inspectOrGone = async <T>(p: Promise<unknown>): Promise<T | undefined> => {
+    // A container removed between the list and its inspect is simply gone.
+    const inspectOrGone = async (id: string): Promise<DockerContainer | undefined> => {
       try {
-        return (await p) as T;
+        return (await this.docker.getContainer(id).inspect()) as unknown as DockerContainer;
       } catch (e) {
         if (gone(e)) return undefined;
         throw e;
       }
     };
-    const networks = (await Promise.all(netList.map((n) => inspectOrGone<DockerNetwork>(this.docker.getNetwork(n.Id).inspect()))))
-      .filter((n): n is DockerNetwork => !!n);
-    const containers = (await Promise.all(ctrList.map((c) => inspectOrGone<DockerContainer>(this.docker.getContainer(c.Id).inspect()))))
-      .filter((c): c is DockerContainer => !!c);
-    return { networks, containers, engineVersion: version?.Version };
+    const containers = (await Promise.all(ctrList.map((c) => inspectOrGone(c.Id)))).filter((c): c is DockerContainer => !!c);
+    return { networks: netList as unknown as DockerNetwork[], containers, engineVersion: version?.Version };
   }
 
   /** Network drivers the engine offers (`docker info` Plugins.Network plus enabled network plugins). */

@@ -84,8 +84,7 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         return messageItem(node);
       case 'network': {
         const n = node.network;
-        const hasChildren = g.endpoints.some((e) => e.networkId === n.id);
-        const item = new vscode.TreeItem(n.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(n.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `network:${n.id}`;
         item.description = networkDescription(n, g);
         item.tooltip = new vscode.MarkdownString(networkTooltip(n, g));
@@ -95,8 +94,8 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       }
       case 'container': {
         const c = node.container;
-        const hasChildren = !!(node.endpoint?.ipv4 || node.endpoint?.ipv6 || c.ports.length);
-        const item = new vscode.TreeItem(c.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        // Always expandable: a container started later gains addresses and ports under the same row id.
+        const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `network:${node.network?.id}/container:${c.id}`;
         item.description = containerDescription(c, node.endpoint);
         item.tooltip = new vscode.MarkdownString(containerTooltip(c, g, node.endpoint));

@@ -1,0 +1,239 @@
+/**
+ * The extension in a real VS Code (code-server) driven through headless Chromium, against the
+ * real dockerd. Every Docker object made here is named `tstx-ui-*` and removed in after hooks,
+ * also on failure; nothing else is touched (never a prune).
+ */
+import * as assert from 'assert';
+import * as net from 'net';
+import Docker from 'dockerode';
+import type { Locator } from 'playwright-core';
+import { requireEnv, Workbench } from './workbench';
+
+const PREFIX = 'tstx-ui-';
+const IMAGE = 'tsnet-test-busybox:latest';
+const NET = `${PREFIX}net`;
+const CREATED = `${PREFIX}created`;
+const WEB = `${PREFIX}web`;
+const SIDE = `${PREFIX}side`;
+const SIDECAR = `${PREFIX}sidecar`;
+const SUBNET = '10.213.1.0/24';
+const WEB_IP = '10.213.1.10';
+const CREATED_SUBNET = '10.213.5.0/24';
+
+const docker = new Docker();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes only what these tests made: containers and networks whose names start with tstx-ui-. */
+async function removeOurObjects(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [PREFIX] }) });
+  for (const c of containers) {
+    if (!c.Names.some((n) => n.replace(/^\//, '').startsWith(PREFIX))) continue;
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  }
+  const networks = await docker.listNetworks({ filters: JSON.stringify({ name: [PREFIX] }) });
+  for (const n of networks) {
+    if (!n.Name.startsWith(PREFIX)) continue;
+    await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  }
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('tsnet extension in code-server (real dockerd)', function () {
+  let wb: Workbench;
+  let hostPort: number;
+  let webId: string;
+  let networks: Locator;
+  let namespaces: Locator;
+
+  before(async function () {
+    const url = requireEnv('CODE_SERVER_URL');
+    const artifacts = requireEnv('TSNET_ARTIFACTS');
+    await docker.ping();
+    await docker.getImage(IMAGE).inspect().catch(() => {
+      throw new Error(`image ${IMAGE} is missing: bash scripts/make-test-image.sh`);
+    });
+    await removeOurObjects();
+    hostPort = await freePort();
+    await docker.createNetwork({ Name: NET, Driver: 'bridge', CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: SUBNET, Gateway: '10.213.1.1' }] }, Labels: { 'tsnet.test': 'ui' } });
+    const web = await docker.createContainer({
+      Image: IMAGE, name: WEB, Cmd: ['httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {} },
+      HostConfig: { NetworkMode: NET, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] } },
+      NetworkingConfig: { EndpointsConfig: { [NET]: { IPAMConfig: { IPv4Address: WEB_IP } } } },
+    });
+    await web.start();
+    webId = web.id;
+    const side = await docker.createContainer({ Image: IMAGE, name: SIDE, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: `container:${webId}` } });
+    await side.start();
+    wb = await Workbench.open(url, artifacts);
+  });
+
+  after(async function () {
+    try {
+      if (wb && this.currentTest?.state === 'failed') await wb.screenshot('failure').catch(() => undefined);
+      await wb?.close();
+    } finally {
+      await removeOurObjects();
+    }
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await wb.screenshot(`failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+    }
+  });
+
+  it('shows network → container → IP → port rows in the Networks view', async () => {
+    await wb.openTsnetView();
+    networks = await wb.expandSection('Networks');
+    await wb.widenSidebar(760);
+    const netRow = await wb.waitRow(networks, [NET]);
+    assert.match(await netRow.innerText(), /bridge · 10\.213\.1\.0\/24 · 1 container/);
+    const webRow = await wb.waitRow(networks, [WEB, WEB_IP]);
+    assert.match(await webRow.innerText(), /running/);
+    await wb.waitRow(networks, [`${WEB_IP}/24`, 'IPv4']);
+    const portRow = await wb.waitRow(networks, [`127.0.0.1:${hostPort} → 80/tcp`]);
+    assert.match(await portRow.innerText(), /HTTP/);
+    await wb.screenshot('networks-tree');
+  });
+
+  it('groups the --network container:X pair in the Namespaces view', async () => {
+    namespaces = await wb.expandSection('Namespaces');
+    const group = await wb.waitRow(namespaces, [WEB, 'pod of 2 containers']);
+    assert.match(await group.innerText(), new RegExp(WEB_IP.replace(/\./g, '\\.')));
+    await wb.waitRow(namespaces, [SIDE, `joined via --network container:${WEB}`]);
+    await wb.screenshot('namespaces-tree');
+  });
+
+  it('creates a network through the guided input, validating as the user types', async () => {
+    await wb.runCommand('tsnet: Create Network…');
+    await wb.waitForQuickInput('Network name');
+    assert.match(await wb.typeAndReadValidation(NET), /already exists/);
+    assert.match(await wb.typeAndReadValidation('-bad'), /not a valid name/);
+    await wb.submit(CREATED);
+    await wb.pick('Driver', 'bridge');
+    await wb.waitForQuickInput('IPv4 subnet');
+    assert.match(await wb.typeAndReadValidation('10.213.5.7/24'), /host bits set; the subnet is 10\.213\.5\.0\/24/);
+    assert.match(await wb.typeAndReadValidation('10.213.0.0/16'), /overlaps 10\.213\.1\.0\/24 of network "tstx-ui-net"/);
+    await wb.screenshot('create-network-validation');
+    await wb.submit(CREATED_SUBNET);
+    await wb.waitForQuickInput('Gateway');
+    assert.match(await wb.typeAndReadValidation('10.213.6.1'), /outside the subnet/);
+    await wb.submit('10.213.5.1');
+    await wb.answer('IP range', '10.213.5.128/25');
+    await wb.waitForQuickInput('Options');
+    await wb.page.keyboard.press('Enter');
+    await wb.waitForQuickInput('MTU');
+    assert.match(await wb.typeAndReadValidation('20'), /68 to 65535/);
+    await wb.submit('1400');
+    await wb.answer('Linux bridge name', 'tstxuicr0');
+    await wb.answer('Labels', 'made-by=ui-test');
+    await wb.answer('Driver options', 'com.docker.network.bridge.enable_icc=true');
+
+    const info = await eventually('the network to exist', () => docker.getNetwork(CREATED).inspect().catch(() => undefined));
+    assert.strictEqual(info.Driver, 'bridge');
+    assert.deepStrictEqual(info.IPAM?.Config, [{ Subnet: CREATED_SUBNET, Gateway: '10.213.5.1', IPRange: '10.213.5.128/25' }]);
+    assert.strictEqual(info.Options?.['com.docker.network.driver.mtu'], '1400');
+    assert.strictEqual(info.Options?.['com.docker.network.bridge.name'], 'tstxuicr0');
+    assert.strictEqual(info.Options?.['com.docker.network.bridge.enable_icc'], 'true');
+    assert.strictEqual(info.Labels?.['made-by'], 'ui-test');
+    await wb.waitRow(networks, [CREATED, CREATED_SUBNET]);
+    await wb.notification(`created network "${CREATED}"`).waitFor();
+    await wb.screenshot('network-created');
+  });
+
+  it('connects a container with a static IP and an alias', async () => {
+    await wb.runCommand('tsnet: Connect Container to Network…');
+    await wb.pick('Container to connect', WEB);
+    await wb.pick(`Network to connect ${WEB}`, CREATED);
+    await wb.waitForQuickInput('Static IP');
+    assert.match(await wb.typeAndReadValidation('10.213.1.50'), /outside the subnet/);
+    await wb.submit('10.213.5.50');
+    await wb.answer('Aliases', 'webalias');
+    const ep = await eventually('the endpoint', async () => (await docker.getContainer(WEB).inspect()).NetworkSettings.Networks[CREATED]);
+    assert.strictEqual(ep.IPAddress, '10.213.5.50');
+    assert.ok(ep.Aliases?.includes('webalias'), `aliases ${ep.Aliases}`);
+    await wb.waitRow(networks, [CREATED, '1 container']);
+    await wb.waitRow(networks, [WEB, '10.213.5.50']);
+    await wb.screenshot('container-connected');
+  });
+
+  it('refuses to remove a network while containers are attached, saying which', async () => {
+    await wb.runCommand('tsnet: Remove Network…');
+    await wb.pick('Network to remove', CREATED);
+    const note = wb.notification(/cannot remove network "tstx-ui-created": 1 container is attached \(tstx-ui-web\)/);
+    await note.waitFor();
+    await wb.screenshot('remove-refused');
+    await docker.getNetwork(CREATED).inspect();
+  });
+
+  it('disconnects the container', async () => {
+    await wb.runCommand('tsnet: Disconnect Container from Network…');
+    await wb.pick('Container to disconnect', WEB);
+    await wb.pick(`Network to disconnect ${WEB}`, CREATED);
+    await eventually('the endpoint to go', async () => !(await docker.getContainer(WEB).inspect()).NetworkSettings.Networks[CREATED]);
+    await wb.waitRow(networks, [CREATED, '0 containers']);
+    await wb.screenshot('container-disconnected');
+  });
+
+  it('removes the network after confirmation', async () => {
+    await wb.runCommand('tsnet: Remove Network…');
+    await wb.pick('Network to remove', CREATED);
+    await wb.clickDialogButton('Remove');
+    await eventually('the network to be removed', async () => (await docker.getNetwork(CREATED).inspect().then(() => false, () => true)));
+    await wb.waitNoRow(networks, [CREATED]);
+    await wb.screenshot('network-removed');
+  });
+
+  it('runs a container in another container\'s network namespace', async () => {
+    await wb.runCommand("tsnet: Run a Container in This Container's Network Namespace…");
+    await wb.pick('network namespace of', WEB);
+    await wb.waitForQuickInput('Image');
+    assert.strictEqual(await wb.quickInput().locator('input.input').inputValue(), IMAGE, 'the image defaults to the owner\'s');
+    await wb.answer('Image', IMAGE);
+    await wb.answer('Command', 'sleep 3600');
+    await wb.answer('Container name', SIDECAR);
+    const info = await eventually('the sidecar to run', async () => {
+      const c = await docker.getContainer(SIDECAR).inspect();
+      return c.State.Running ? c : undefined;
+    });
+    assert.strictEqual(info.HostConfig.NetworkMode, `container:${webId}`);
+    assert.deepStrictEqual(info.Config.Cmd, ['sleep', '3600']);
+    await wb.waitRow(namespaces, [WEB, 'pod of 3 containers']);
+    await wb.waitRow(namespaces, [SIDECAR, `joined via --network container:${WEB}`]);
+    await wb.screenshot('run-in-namespace');
+  });
+
+  it('opens Inspect as a read-only JSON document', async () => {
+    await wb.runCommand('tsnet: Inspect');
+    await wb.pick('Inspect a network or a container', 'Network');
+    await wb.pick('Network to inspect', NET);
+    const tab = wb.page.locator('.tabs-container .tab', { hasText: `${NET}.json` });
+    await tab.waitFor();
+    await wb.page.locator('.monaco-editor .view-lines', { hasText: '"Name": "tstx-ui-net"' }).first().waitFor();
+    await wb.screenshot('inspect');
+  });
+});
