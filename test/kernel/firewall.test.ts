@@ -264,7 +264,7 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       server = createNetns('fws');
       server2 = createNetns('fws2');
       extraNs.push(client, server, server2);
-      ip('-n', ns.name, 'link', 'add', PBR, 'type', 'bridge');
+      ip('-n', ns.name, 'link', 'add', PBR, 'type', 'bridge', 'mcast_snooping', '0');
       ip('-n', ns.name, 'addr', 'add', '10.231.0.1/24', 'dev', PBR);
       ip('-n', ns.name, 'link', 'set', PBR, 'up');
       ip('-n', ns.name, 'link', 'add', 'vsrv', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', server.name);
@@ -293,6 +293,14 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       ns.exec('sysctl', ['-q', '-w', `net.ipv4.conf.${PBR}.route_localnet=1`]); // the core's job on the host
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-fw-'));
       fs.writeFileSync(path.join(dir, 'index.html'), 'tsnet-ok\n');
+      // Warm up neighbour discovery (the first IPv6 SYN otherwise races ND inside `nc -w 2`).
+      for (const [n, gw] of [[server, 'fd00:231::1'], [client, 'fd00:232::1'], [server, '10.231.0.1'], [client, '10.232.0.1']] as const) {
+        try {
+          n.exec('/bin/busybox', ['ping', '-c', '1', '-W', '2', gw], { timeoutMs: 5000 });
+        } catch {
+          /* only a warm-up */
+        }
+      }
       clientHttpd = spawn('ip', ['netns', 'exec', client.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
       httpd = spawn('ip', ['netns', 'exec', server.name, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, 300));
