@@ -271,8 +271,9 @@ export class Driver {
           },
           {
             // A container reaching its own published port comes back through the port it left by.
-            name: 'hairpin mode',
-            do: () => this.deps.params.setBridgePort(ep.hostVeth, 'hairpin_mode', '1'),
+            // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
+            name: 'bridge port flags',
+            do: () => this.setPortFlags(net, ep.hostVeth),
           },
           {
             name: 'persist endpoint',
@@ -338,7 +339,7 @@ export class Driver {
       if (!link) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
         await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: ep.mac });
-        await this.deps.params.setBridgePort(ep.hostVeth, 'hairpin_mode', '1');
+        await this.setPortFlags(net, ep.hostVeth);
       }
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
@@ -520,6 +521,11 @@ export class Driver {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  private async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
+    await this.deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');
+    if (!net.config.icc) await this.deps.params.setBridgePort(hostVeth, 'isolated', '1');
+  }
 
   /** Records that a link is about to be created (persisted before the kernel is asked). */
   private async intend(name: string): Promise<void> {
