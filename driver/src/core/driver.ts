@@ -522,7 +522,7 @@ export class Driver {
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  private async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
+  async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
     await this.deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');
     if (!net.config.icc) await this.deps.params.setBridgePort(hostVeth, 'isolated', '1');
   }

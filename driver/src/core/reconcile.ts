@@ -77,6 +77,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
       if (!byName.has(ep.hostVeth) && !ep.joined) {
         await netlink
           .createVeth(ep.hostVeth, ep.containerVeth, { master: c.bridge, mtu: c.mtu, peerMac: ep.mac })
+          .then(() => driver.setPortFlags(net, ep.hostVeth))
           .then(() => report.recreated.push(`veth ${ep.hostVeth}`))
           .catch((e) => report.warnings.push(`endpoint ${ep.id.slice(0, 12)}: could not re-create veth ${ep.hostVeth}: ${(e as Error).message}`));
       } else if (!byName.has(ep.hostVeth)) {
