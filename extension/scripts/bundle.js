@@ -4,8 +4,11 @@
 const esbuild = require('esbuild');
 const path = require('path');
 
+const fs = require('fs');
+
 const root = path.resolve(__dirname, '..');
-esbuild
+const builds = [];
+builds.push(esbuild
   .build({
     entryPoints: [path.join(root, 'src/extension.ts')],
     outfile: path.join(root, 'dist/extension.js'),
@@ -17,5 +20,20 @@ esbuild
     sourcemap: true,
     minify: process.argv.includes('--minify'),
     logLevel: 'warning',
-  })
-  .catch(() => process.exit(1));
+  }));
+// The topology webview's script runs in the webview (a browser page): its own IIFE bundle.
+const webviewEntry = path.join(root, 'src/topology/webview/main.ts');
+if (fs.existsSync(webviewEntry)) {
+  builds.push(esbuild.build({
+    entryPoints: [webviewEntry],
+    outfile: path.join(root, 'dist/topology-webview.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2020',
+    sourcemap: true,
+    minify: process.argv.includes('--minify'),
+    logLevel: 'warning',
+  }));
+}
+Promise.all(builds).catch(() => process.exit(1));

@@ -84,8 +84,11 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         return messageItem(node);
       case 'network': {
         const n = node.network;
-        const item = new vscode.TreeItem(n.name, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `network:${n.id}`;
+        // The id carries whether there are children: VS Code keeps a row's collapsible state by id,
+        // so a network that gains its first container gets a fresh, expanded row.
+        const hasChildren = g.endpoints.some((e) => e.networkId === n.id);
+        const item = new vscode.TreeItem(n.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${n.id}${hasChildren ? '' : ':empty'}`;
         item.description = networkDescription(n, g);
         item.tooltip = new vscode.MarkdownString(networkTooltip(n, g));
         item.iconPath = new vscode.ThemeIcon(n.tsnet ? 'rocket' : n.builtin ? 'lock' : 'type-hierarchy-sub');
@@ -94,9 +97,9 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       }
       case 'container': {
         const c = node.container;
-        // Always expandable: a container started later gains addresses and ports under the same row id.
-        const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `network:${node.network?.id}/container:${c.id}`;
+        const hasChildren = !!(node.endpoint?.ipv4 || node.endpoint?.ipv6 || c.ports.length);
+        const item = new vscode.TreeItem(c.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${node.network?.id}/container:${c.id}${hasChildren ? '' : ':empty'}`;
         item.description = containerDescription(c, node.endpoint);
         item.tooltip = new vscode.MarkdownString(containerTooltip(c, g, node.endpoint));
         item.iconPath = new vscode.ThemeIcon(c.state === 'running' ? 'vm-running' : 'vm-outline');

@@ -30,6 +30,10 @@ export class Workbench {
 
   async screenshot(name: string): Promise<string> {
     const file = path.join(this.artifacts, `${name}.png`);
+    // Park the mouse over the empty editor area so no hover tooltip covers the views.
+    const vp = this.page.viewportSize();
+    if (vp) await this.page.mouse.move(vp.width - 200, vp.height / 2);
+    await this.page.waitForTimeout(300);
     await this.page.screenshot({ path: file });
     return file;
   }

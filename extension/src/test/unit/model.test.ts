@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { StatusReport } from '@tsnet/shared';
+import { bridgeName, type StatusReport } from '@tsnet/shared';
 import { buildGraph, isTsnetDriver } from '../../docker/model';
 import type { DockerContainer, DockerNetwork } from '../../docker/docker-types';
 import type { NetworkGraph } from '../../docker/model-types';
@@ -170,7 +170,8 @@ describe('buildGraph with the tsnet driver\'s status', () => {
   it('derives the default tsn- bridge name when the driver is not reachable', () => {
     const g2 = buildGraph(networks, containers);
     const n = g2.networks.find((x) => x.name === 'tstx-fx-app')!;
-    assert.strictEqual(n.bridge, 'tsn-' + app.Id.slice(0, 12));
+    assert.strictEqual(n.bridge, bridgeName(app.Id), 'the driver\'s naming scheme, from @tsnet/shared');
+    assert.match(n.bridge ?? '', /^tsn-[0-9a-f]+$/);
     assert.strictEqual(n.bridgePresent, undefined);
     assert.strictEqual(g2.host.tsnetStatus, false);
   });
