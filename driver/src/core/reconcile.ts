@@ -14,7 +14,6 @@ import * as fs from 'node:fs';
 import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
 import type { NetworkRecord } from '../state/types';
-import { findPeers, peerOwnership, type PeerOwnership } from '../state/peers';
 import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
 
 export interface ReconcileReport {
@@ -29,11 +28,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   await firewall.init();
   let links = await netlink.listLinks();
   const byName = new Map(links.map((l) => [l.name, l]));
-  // Another tsnet driver alive on this host owns what its store records: never sweep that.
-  const peers = peerOwnership(findPeers(deps.store.dir));
-  if (peers.bridges.size > 0) log.info({ bridges: [...peers.bridges] }, 'other tsnet drivers run on this host; their objects are left alone');
-
-  if (storeLost) await recoverFromKernel(driver, deps, links, report, peers);
+  if (storeLost) await recoverFromKernel(driver, deps, links, report);
 
   for (const net of Object.values(driver.state.networks)) {
     const c = net.config;
@@ -95,7 +90,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   const programmed = (await firewall.listPortMaps()).filter((p) => ourBridges.has(p.bridge));
   const wantedKeys = new Set(wanted.map(key));
   const programmedKeys = new Set(programmed.map(key));
-  const stale = programmed.filter((p) => !wantedKeys.has(key(p)) && !peers.bridges.has(p.bridge) && !peers.containerIPs.has(p.containerIP));
+  const stale = programmed.filter((p) => !wantedKeys.has(key(p)));
   if (stale.length > 0) {
     await firewall.removePortMaps(stale);
     report.removed.push(...stale.map((p) => `port map ${p.hostIP}:${p.hostPort}/${p.proto} -> ${p.containerIP}:${p.containerPort}`));
@@ -119,16 +114,12 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
       ownedLinks.add(e.containerVeth);
     }
   }
-  const peerBridgeIndexes = new Set(links.filter((l) => peers.bridges.has(l.name)).map((l) => l.index));
-  if (peers.unreadable.length > 0) {
-    report.warnings.push(
-      `orphan sweep skipped: the store of the tsnet driver(s) ${peers.unreadable.map((p) => `pid ${p.pid} (${p.stateDir})`).join(', ')} could not be read, so what they own is unknown`,
-    );
-  }
-  for (const l of peers.unreadable.length > 0 ? [] : links) {
-    const ours = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX);
+  for (const l of links) {
+    const named = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX);
+    // Only this driver's own leftovers: journalled before creation, or (store lost) every tsnet
+    // name, since then nothing tells ours apart and one tsnet driver per host is the rule.
+    const ours = named && (pending.has(l.name) || storeLost);
     if (!ours || ownedLinks.has(l.name)) continue;
-    if (peers.links.has(l.name) || (l.masterIndex !== undefined && peerBridgeIndexes.has(l.masterIndex))) continue;
     try {
       await driver.deleteLinkIfPresent(l.name);
       report.removed.push(`${l.kind ?? 'link'} ${l.name}`);
@@ -137,7 +128,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
     }
   }
   for (const bridge of await firewall.listProgrammedBridges()) {
-    if (ownedBridges.has(bridge) || peers.bridges.has(bridge) || peers.unreadable.length > 0) continue;
+    if (ownedBridges.has(bridge) || !(pending.has(bridge) || storeLost)) continue;
     await firewall.removeNetwork({ id: bridge, bridge, subnets: [], icc: true, masquerade: false, internal: false });
     report.removed.push(`firewall rules of ${bridge}`);
   }
@@ -154,9 +145,9 @@ function allSubnets(c: NetworkConfig): SubnetConfig[] {
 }
 
 /** Rebuilds networks (and their endpoints' veths) from tsn-* bridges when the store was lost. */
-async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport, peers: PeerOwnership): Promise<void> {
+async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport): Promise<void> {
   const addrs = await deps.netlink.listAddresses();
-  for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX) && !peers.bridges.has(l.name))) {
+  for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX))) {
     const idPrefix = br.name.slice(BRIDGE_PREFIX.length);
     const subnets: SubnetConfig[] = addrs
       .filter((a) => a.ifindex === br.index)
