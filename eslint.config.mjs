@@ -12,4 +12,9 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // The extension's webview code and the scripts that drive a browser page (page.evaluate) run in a browser.
+    files: ['extension/src/topology/webview/**', 'extension/scripts/**/*.js', 'extension/src/test/ui/**'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly' } },
+  },
 );
