@@ -63,7 +63,7 @@
  *    `delete` of an absent object fails the whole transaction (`destroy` is 1.0.8+), hence
  *    add-then-delete and add-flush-delete for chains.
  */
-import { ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
+import { PROTO_NAMES, ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
 import type { FirewallNetwork, FirewallSubnet, PortMapRule } from './types';
 
 export const TABLE = 'tsnet';
@@ -563,7 +563,8 @@ export function portMapsInSnapshot(s: Snapshot): PortMapRule[] {
       out.push({
         networkId,
         bridge,
-        proto: proto as PortMapRule['proto'],
+        // nft may print the protocol of a concatenated key as its number (6) rather than its name.
+        proto: (typeof proto === 'number' ? PROTO_NAMES[proto] : proto) as PortMapRule['proto'],
         family,
         hostIP: normalizeIP(String(hostIP)),
         hostPort: Number(hostPort),
