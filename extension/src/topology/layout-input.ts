@@ -123,10 +123,11 @@ export const ROOT_LAYOUT: LayoutOptions = {
   'elk.spacing.edgeNode': '10',
   'elk.layered.spacing.nodeNodeBetweenLayers': '40',
   'elk.layered.spacing.edgeNodeBetweenLayers': '16',
-  // The input order is the picture's order (see buildScene): no crossing minimisation, which keeps
-  // the layout stable across updates and is what makes 500 containers lay out in about a second
-  // (ELK's model-order and barycenter passes took minutes at that size).
-  'elk.layered.crossingMinimization.strategy': 'NONE',
+  // The order within each layer is the input order (see buildScene, which gives each node a y in
+  // that order): INTERACTIVE crossing minimisation just sorts by it. That keeps the picture stable
+  // across updates and is what makes 500 containers lay out in about a second (ELK's model-order
+  // and barycenter passes took minutes at that size; NONE does not keep the input order).
+  'elk.layered.crossingMinimization.strategy': 'INTERACTIVE',
   'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
   'elk.omitNodeMicroLayout': 'true',
   'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
@@ -267,13 +268,13 @@ function namespaceNode(
         { text: `${c.image} · ${c.state}`, cls: 'small' },
       ],
       PAD + (pod ? PAD : 0),
-      y - 2,
+      y + (pod ? 1 : -2),
     );
     const part: Part = {
       x: pod ? PAD : 0,
       y,
       w: 0, // set below once the width is known
-      h: lines.height + 6,
+      h: lines.height + (pod ? 8 : 6),
       cls: `container ${c.state === 'running' ? 'running' : 'stopped'}${pod ? ' member' : ''}`,
       ref: { kind: 'container', id: c.id },
       texts: lines.texts,
@@ -521,6 +522,16 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
     }
   }
   elkEdges.sort((a, b) => cmp(a.id, b.id));
+  // Positions that only carry the order (INTERACTIVE crossing minimisation sorts each layer by y).
+  let hostY = 0;
+  let nsY = 0;
+  for (const node of elkNodes) {
+    const inNamespaces = nodes[node.id].kind === 'namespace';
+    node.x = inNamespaces ? 1000 : 0;
+    node.y = inNamespaces ? nsY : hostY;
+    if (inNamespaces) nsY += (node.height ?? 0) + 10;
+    else hostY += (node.height ?? 0) + 10;
+  }
 
   const host = graph.host;
   const hostTitle = `host${host.engineVersion ? ` · Docker ${host.engineVersion}` : ''}${host.tsnetStatus ? ` · tsnet ${host.tsnetVersion ?? ''}`.trimEnd() : ''}`;
