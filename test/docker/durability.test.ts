@@ -39,7 +39,9 @@ class DurScenario extends Scenario {
 
 function statusReport(): Promise<StatusReport> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: driver.statusSocket, path: '/status', method: 'GET', timeout: 10_000 }, (res) => {
+    // agent: false: Node 20's global agent keeps connections alive, and a kept connection to the
+    // driver process that was just stopped or killed fails with EPIPE when it is reused.
+    const req = http.request({ agent: false, socketPath: driver.statusSocket, path: '/status', method: 'GET', timeout: 10_000 }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
       res.on('end', () => {
