@@ -60,7 +60,8 @@ export interface NodeItem {
   networkIds: string[];
 }
 
-export type EdgeKind = 'veth' | 'publish';
+/** veth: a running endpoint's veth pair; attachment: a stopped container's network attachment. */
+export type EdgeKind = 'veth' | 'attachment' | 'publish';
 export interface EdgeItem {
   kind: EdgeKind;
   ref?: ItemRef;
@@ -147,6 +148,11 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function naturalCmp(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
+/** "10.0.0.2/24" from address and prefix length; an address that already has its prefix is kept. */
+function withPrefix(addr: string | undefined, prefixLength: number | undefined): string | undefined {
+  if (!addr) return undefined;
+  return prefixLength !== undefined && !addr.includes('/') ? `${addr}/${prefixLength}` : addr;
+}
 const lower = (xs: (string | undefined)[]) => xs.filter((x): x is string => !!x).map((x) => x.toLowerCase());
 
 /** Sort key of networks: user networks by name, Docker's predefined ones last. */
@@ -179,7 +185,7 @@ function stackLines(lines: { text: string; cls: TextRun['cls'] }[], x0: number, 
 
 function networkNode(net: NetworkModel): { elk: ElkNode; item: NodeItem } {
   const lines: { text: string; cls: TextRun['cls'] }[] = [{ text: net.name, cls: 'title' }];
-  const bridgeText = net.bridge ? `bridge ${net.bridge}` : net.driver === 'host' ? 'host namespace' : net.driver === 'null' ? 'no network' : 'bridge ?';
+  const bridgeText = net.bridge ? `bridge ${net.bridge}${net.bridgePresent === false ? ' (missing!)' : ''}` : net.driver === 'host' ? 'host namespace' : net.driver === 'null' ? 'no network' : 'bridge ?';
   lines.push({ text: `${bridgeText} · ${net.driver}${net.internal ? ' · internal' : ''}`, cls: 'small' });
   for (const s of net.subnets) lines.push({ text: `${s.subnet}${s.gateway ? ` gw ${s.gateway}` : ''}`, cls: 'body' });
   const stacked = stackLines(lines, PAD, PAD - 2);
@@ -189,19 +195,20 @@ function networkNode(net: NetworkModel): { elk: ElkNode; item: NodeItem } {
     `network ${net.name}`,
     `id ${short(net.id)}`,
     `driver ${net.driver}${net.tsnet ? ' (tsnet)' : ''} · scope ${net.scope}`,
-    net.bridge ? `bridge ${net.bridge}` : '',
+    net.bridge ? `bridge ${net.bridge}${net.bridgePresent === false ? ' (not in the kernel right now)' : ''}` : '',
     ...net.subnets.map((s) => `IPv${s.family} ${s.subnet}${s.gateway ? ` gateway ${s.gateway}` : ''}${s.ipRange ? ` range ${s.ipRange}` : ''}`),
     net.internal ? 'internal (no outside access)' : '',
     net.ipv6 ? 'IPv6 enabled' : '',
     `${net.endpointIds.length} endpoint(s)`,
     ...Object.entries(net.options).sort(([a], [b]) => cmp(a, b)).map(([k, v]) => `-o ${k}=${v}`),
+    ...(net.firewall ?? []).map((f) => `firewall: ${f}`),
   ].filter(Boolean);
   const frame: Part = {
     x: 0,
     y: 0,
     w,
     h,
-    cls: `frame bridge${net.tsnet ? ' tsnet' : ''}${net.builtin ? ' builtin' : ''}`,
+    cls: `frame bridge${net.tsnet ? ' tsnet' : ''}${net.builtin ? ' builtin' : ''}${net.bridgePresent === false ? ' missing' : ''}`,
     ref: { kind: 'network', id: net.id },
     texts: stacked.texts,
     tip,
@@ -309,15 +316,16 @@ function namespaceNode(
   };
   for (const ep of ns.endpoints) {
     const net = networkById.get(ep.networkId);
-    const addrs = [ep.ipv4, ep.ipv6].filter(Boolean).join(' ');
-    addRow(ids.iface(ep.id), `${ep.ifname ?? 'if'} ${addrs || '(no address)'}`, net ? net.name : short(ep.networkId), {
-      cls: 'iface',
+    const addrs = [withPrefix(ep.ipv4, ep.ipv4PrefixLength), withPrefix(ep.ipv6, ep.ipv6PrefixLength)].filter(Boolean).join(' ');
+    const inactive = ep.active === false;
+    addRow(ids.iface(ep.id), `${ep.ifname ?? (inactive ? '-' : 'if')} ${addrs || (inactive ? '(not running)' : '(no address)')}`, net ? net.name : short(ep.networkId), {
+      cls: `iface${inactive ? ' inactive' : ''}`,
       ref: { kind: 'endpoint', id: ep.id },
       tip: [
         `interface ${ep.ifname ?? '?'} on ${net?.name ?? ep.networkId}`,
-        `endpoint ${short(ep.id)}`,
-        ep.ipv4 ? `IPv4 ${ep.ipv4}` : '',
-        ep.ipv6 ? `IPv6 ${ep.ipv6}` : '',
+        inactive ? 'attached, container not running (no endpoint yet)' : `endpoint ${short(ep.id)}`,
+        ep.ipv4 ? `IPv4 ${withPrefix(ep.ipv4, ep.ipv4PrefixLength)}${ep.gateway ? ` via ${ep.gateway}` : ''}` : '',
+        ep.ipv6 ? `IPv6 ${withPrefix(ep.ipv6, ep.ipv6PrefixLength)}${ep.ipv6Gateway ? ` via ${ep.ipv6Gateway}` : ''}` : '',
         ep.mac ? `MAC ${ep.mac}` : '',
         ep.hostVeth ? `host-side veth ${ep.hostVeth}` : '',
         ep.aliases.length ? `aliases ${ep.aliases.join(', ')}` : '',
@@ -503,6 +511,7 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
     for (const ep of ns.endpoints) {
       const net = networkById.get(ep.networkId)!;
       const id = ids.veth(ep.id);
+      const inactive = ep.active === false;
       const label = ep.hostVeth;
       elkEdges.push({
         id,
@@ -511,10 +520,12 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
         labels: label ? [{ id: `${id}:label`, text: label, width: textWidth(label, 'small') + 4, height: LINE.small }] : [],
       });
       edges[id] = {
-        kind: 'veth',
+        kind: inactive ? 'attachment' : 'veth',
         ref: { kind: 'endpoint', id: ep.id },
         tip: [
-          `veth pair: ${ep.hostVeth ?? '(host side unknown)'} on ${net.bridge ?? net.name} ⇄ ${ep.ifname ?? '?'} in ${ns.members[0].name}`,
+          inactive
+            ? `${ns.members[0].name} is attached to ${net.name} but not running: no veth pair yet`
+            : `veth pair: ${ep.hostVeth ?? '(host side unknown)'} on ${net.bridge ?? net.name} ⇄ ${ep.ifname ?? '?'} in ${ns.members[0].name}`,
         ],
         search: lower([ep.hostVeth]),
         networkIds: [ep.networkId],

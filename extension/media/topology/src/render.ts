@@ -89,7 +89,7 @@ export function renderScene(scene: TopologyScene, laid: ElkNode): Rendered {
     const item = scene.edges[edge.id];
     if (!item) continue;
     edgeCount++;
-    const stroke = item.kind === 'veth' ? colors.get(item.networkIds[0]) ?? '' : '';
+    const stroke = item.kind === 'publish' ? '' : colors.get(item.networkIds[0]) ?? '';
     const ref = item.ref ? ` data-ref-kind="${item.ref.kind}" data-ref-id="${esc(item.ref.id)}"` : '';
     out += `<g class="edge ${item.kind}" data-edge-id="${esc(edge.id)}" data-kind="${item.kind}" data-source="${esc(edge.sources[0])}" data-target="${esc(edge.targets[0])}" data-networks="${esc(item.networkIds.join(' '))}"${ref}>`;
     const d = edgePath(edge);

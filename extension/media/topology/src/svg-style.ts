@@ -23,6 +23,9 @@ svg.topology .iface > rect, svg.topology .cport > rect { fill: transparent; stro
 svg.topology .cport text.body { fill: var(--tt-port); }
 svg.topology .frame.hostport > rect { stroke: var(--tt-port); }
 svg.topology .edge .line { fill: none; stroke-width: 1.5; }
+svg.topology .edge.attachment .line { stroke-dasharray: 2 4; opacity: 0.6; }
+svg.topology .iface.inactive text { fill: var(--tt-stopped); }
+svg.topology .frame.bridge.missing > rect { stroke-dasharray: 3 3; }
 svg.topology .edge.publish .line { stroke: var(--tt-port); stroke-dasharray: 4 3; }
 svg.topology .edge .hit { fill: none; stroke: transparent; stroke-width: 8; }
 svg.topology .edge-label { font-size: 10px; fill: var(--tt-muted); }
