@@ -231,7 +231,6 @@ describe('topology scene from data captured from a real engine', () => {
 
 describe('topology layout with ELK (the webview\'s layout engine, run here in Node)', function () {
   this.timeout(60_000);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const ELK = require('elkjs/lib/elk.bundled.js') as new () => { layout(g: ElkNode): Promise<ElkNode> };
 
   it('keeps every existing node in the same order and column when a container starts', async () => {
