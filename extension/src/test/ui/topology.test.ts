@@ -1,0 +1,364 @@
+/**
+ * The topology webview in a real VS Code (code-server) through headless Chromium, against the real
+ * dockerd: two networks of the tsnet driver when one is installed (bridge otherwise), a bridge
+ * network, a pod of two containers sharing one namespace and three published ports. The picture is
+ * checked from its DOM against what Docker and the kernel have, the interactions are exercised,
+ * and screenshots go to <repo>/test-artifacts/topology/. Every Docker object made here is named
+ * `tstt-*` and removed in the after hook, also on failure.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import Docker from 'dockerode';
+import type { FrameLocator } from 'playwright-core';
+import { requireEnv, Workbench } from './workbench';
+
+const PREFIX = 'tstt-';
+const IMAGE = 'tsnet-test-busybox:latest';
+const NET_A = `${PREFIX}a`;
+const NET_B = `${PREFIX}b`;
+const NET_C = `${PREFIX}c`;
+const WEB = `${PREFIX}web`;
+const SIDE = `${PREFIX}side`;
+const DB = `${PREFIX}db`;
+const LATE = `${PREFIX}late`;
+const SUBNETS: Record<string, string> = { [NET_A]: '10.214.1.0/24', [NET_B]: '10.214.2.0/24', [NET_C]: '10.214.3.0/24' };
+
+/** The tsnet driver's name as `-d` takes it (CI may run it under another name). */
+const TSNET_DRIVER = process.env.TSNET_TEST_DRIVER || 'tsnet';
+
+const docker = new Docker();
+const repo = path.resolve(__dirname, '../../../..');
+const ARTIFACTS = path.join(repo, 'test-artifacts', 'topology');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes only what these tests made: containers and networks whose names start with tstt-. */
+async function removeOurObjects(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [PREFIX] }) });
+  for (const c of containers) {
+    if (!c.Names.some((n) => n.replace(/^\//, '').startsWith(PREFIX))) continue;
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  }
+  const networks = await docker.listNetworks({ filters: JSON.stringify({ name: [PREFIX] }) });
+  for (const n of networks) {
+    if (!n.Name.startsWith(PREFIX)) continue;
+    await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  }
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A network of the tsnet driver when one answers, else of Docker's bridge driver. */
+async function createNetwork(name: string, preferTsnet: boolean): Promise<{ id: string; driver: string }> {
+  const config = (driver: string) => ({
+    Name: name, Driver: driver, CheckDuplicate: true, Labels: { 'tsnet.test': 'topology' },
+    IPAM: { Driver: 'default', Config: [{ Subnet: SUBNETS[name], Gateway: SUBNETS[name].replace(/0\/24$/, '1') }] },
+  });
+  if (preferTsnet) {
+    try {
+      const n = await docker.createNetwork(config(TSNET_DRIVER));
+      return { id: n.id, driver: 'tsnet' };
+    } catch {
+      // no tsnet driver on this host: fall through to bridge
+    }
+  }
+  const n = await docker.createNetwork(config('bridge'));
+  return { id: n.id, driver: 'bridge' };
+}
+
+/**
+ * The UI harness unpacks package.json and dist/ into code-server's extensions folder; the webview
+ * also needs media/topology (its script and css). Copy it there when the harness did not.
+ */
+function ensureMediaInstalled(url: string): void {
+  const folder = new URL(url).searchParams.get('folder');
+  if (!folder) return;
+  const extensions = path.join(path.dirname(folder), 'extensions');
+  if (!fs.existsSync(extensions)) return;
+  const ext = path.resolve(__dirname, '../../..');
+  for (const dir of fs.readdirSync(extensions).filter((d) => d.startsWith('tsnet.tsnet-networks-'))) {
+    const target = path.join(extensions, dir, 'media', 'topology');
+    if (fs.existsSync(path.join(target, 'dist', 'webview.js'))) continue;
+    fs.mkdirSync(path.join(target, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(ext, 'media/topology/topology.css'), path.join(target, 'topology.css'));
+    fs.copyFileSync(path.join(ext, 'media/topology/dist/webview.js'), path.join(target, 'dist', 'webview.js'));
+  }
+}
+
+interface Attached {
+  endpointId: string;
+  ip: string;
+}
+
+describe('tsnet topology webview in code-server (real dockerd)', function () {
+  let wb: Workbench;
+  let frame: FrameLocator;
+  const nets: Record<string, { id: string; driver: string }> = {};
+  const ids: Record<string, string> = {};
+  const ports: number[] = [];
+  /** container name → network name → endpoint */
+  const attached: Record<string, Record<string, Attached>> = {};
+
+  const screenshot = async (name: string) => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await wb.page.mouse.move(5, 5);
+    await wb.page.waitForTimeout(200);
+    await wb.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  };
+  const node = (id: string) => frame.locator(`#viewport [data-node-id="${id}"]`);
+  const edge = (id: string) => frame.locator(`#viewport [data-edge-id="${id}"]`);
+  const readyCount = async () => Number((await frame.locator('#topology').getAttribute('data-ready')) ?? 0);
+  /** Waits for the picture to be drawn again after `action`. */
+  const redrawn = async (action: () => Promise<unknown>, what: string) => {
+    const before = await readyCount();
+    await action();
+    await eventually(`the picture redrawn after ${what}`, async () => (await readyCount()) > before, 15_000);
+  };
+
+  async function readAttachments(name: string): Promise<void> {
+    const info = await docker.getContainer(ids[name]).inspect();
+    attached[name] = {};
+    for (const [netName, ep] of Object.entries(info.NetworkSettings.Networks)) attached[name][netName] = { endpointId: ep.EndpointID, ip: ep.IPAddress };
+  }
+
+  before(async function () {
+    this.timeout(180_000);
+    const url = requireEnv('CODE_SERVER_URL');
+    await docker.ping();
+    await docker.getImage(IMAGE).inspect().catch(() => {
+      throw new Error(`image ${IMAGE} is missing: bash scripts/make-test-image.sh`);
+    });
+    await removeOurObjects();
+    nets[NET_A] = await createNetwork(NET_A, true);
+    nets[NET_B] = await createNetwork(NET_B, true);
+    nets[NET_C] = await createNetwork(NET_C, false);
+    for (let i = 0; i < 3; i++) ports.push(await freePort());
+    // The pod: web publishes two ports on the bridge network C and joins A; side shares web's namespace.
+    const web = await docker.createContainer({
+      Image: IMAGE, name: WEB, Cmd: ['httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
+      HostConfig: { NetworkMode: NET_C, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(ports[0]) }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(ports[1]) }] } },
+    });
+    ids[WEB] = web.id;
+    await docker.getNetwork(nets[NET_A].id).connect({ Container: web.id });
+    await web.start();
+    const side = await docker.createContainer({ Image: IMAGE, name: SIDE, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: `container:${web.id}` } });
+    ids[SIDE] = side.id;
+    await side.start();
+    const db = await docker.createContainer({
+      Image: IMAGE, name: DB, Cmd: ['sleep', '3600'], ExposedPorts: { '5432/tcp': {} },
+      HostConfig: { NetworkMode: NET_C, PortBindings: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: String(ports[2]) }] } },
+    });
+    ids[DB] = db.id;
+    await docker.getNetwork(nets[NET_B].id).connect({ Container: db.id });
+    await db.start();
+    await readAttachments(WEB);
+    await readAttachments(DB);
+    ensureMediaInstalled(url);
+    wb = await Workbench.open(url, ARTIFACTS);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    try {
+      if (wb && this.currentTest?.state === 'failed') await screenshot('failure').catch(() => undefined);
+      await wb?.close();
+    } finally {
+      await removeOurObjects();
+    }
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await screenshot(`failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+    }
+  });
+
+  it('opens from the command palette and draws our networks, the pod and the ports', async function () {
+    this.timeout(120_000);
+    await wb.openTsnetView();
+    await wb.runCommand('tsnet: Show Topology');
+    frame = wb.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await frame.locator('#topology').waitFor({ timeout: 60_000 });
+    await eventually('our three networks drawn', async () => (await node(`net:${nets[NET_C].id}`).count()) > 0 && (await node(`ns:${ids[DB]}`).count()) > 0, 30_000);
+  });
+
+  it('draws each bridge with its name, subnet and gateway, as Docker and the kernel have them', async () => {
+    for (const name of [NET_A, NET_B, NET_C]) {
+      const info = await docker.getNetwork(nets[name].id).inspect();
+      const text = (await node(`net:${nets[name].id}`).textContent()) ?? '';
+      assert.ok(text.includes(name), text);
+      assert.ok(text.includes(`${SUBNETS[name]} gw ${info.IPAM?.Config?.[0]?.Gateway}`), text);
+      const bridge = /bridge (\S+)/.exec(text)?.[1];
+      assert.ok(bridge, `a bridge name in ${text}`);
+      if (nets[name].driver === 'bridge') assert.strictEqual(bridge, info.Options?.['com.docker.network.bridge.name'] ?? `br-${nets[name].id.slice(0, 12)}`);
+      assert.ok(fs.existsSync(`/sys/class/net/${bridge}/bridge`), `bridge ${bridge} exists in the kernel`);
+    }
+  });
+
+  it('draws web and side inside one namespace (a pod) with its interfaces and ports', async () => {
+    const pod = node(`ns:${ids[WEB]}`);
+    assert.match((await pod.locator('.part').first().getAttribute('class')) ?? '', /\bpod\b/);
+    const members = await pod.locator('[data-ref-kind="container"].container').allTextContents();
+    assert.strictEqual(members.length, 2);
+    assert.ok(members[0].startsWith(WEB) && members[1].startsWith(SIDE), members.join(' | '));
+    assert.strictEqual(await node(`ns:${ids[SIDE]}`).count(), 0, 'side has no namespace node of its own');
+    const rows = (await pod.locator('.iface').allTextContents()).join(' | ');
+    for (const netName of [NET_A, NET_C]) assert.ok(rows.includes(attached[WEB][netName].ip), `${attached[WEB][netName].ip} in ${rows}`);
+    const cports = (await pod.locator('.cport').allTextContents()).join(' | ');
+    assert.ok(cports.includes('80/tcp') && cports.includes('8080/tcp'), cports);
+  });
+
+  it('links every interface to its bridge with a veth edge (host-side name when the driver says it)', async () => {
+    for (const [ctr, byNet] of Object.entries(attached)) {
+      const owner = ids[ctr];
+      for (const [netName, ep] of Object.entries(byNet)) {
+        const e = edge(`veth:${ep.endpointId}`);
+        assert.strictEqual(await e.count(), 1, `veth edge of ${ctr} on ${netName}`);
+        assert.strictEqual(await e.getAttribute('data-source'), `net:${nets[netName].id}:out`);
+        assert.strictEqual(await e.getAttribute('data-target'), `if:${ep.endpointId}`);
+        assert.strictEqual(await node(`ns:${owner}`).locator(`[data-ref-kind="endpoint"][data-ref-id="${ep.endpointId}"]`).count(), 1);
+        const label = (await e.locator('.edge-label').allTextContents())[0];
+        if (label) assert.ok(fs.existsSync(`/sys/class/net/${label}`), `host-side veth ${label} exists in the kernel`);
+        if (nets[netName].driver === 'tsnet') assert.ok(label, `a tsnet endpoint shows its host-side veth (${ctr} on ${netName})`);
+      }
+    }
+  });
+
+  it('draws the three published ports as edges from host address:port to the container port', async () => {
+    const want = [
+      [ports[0], ids[WEB], 80],
+      [ports[1], ids[WEB], 8080],
+      [ports[2], ids[DB], 5432],
+    ] as const;
+    for (const [hostPort, ctr, ctrPort] of want) {
+      const hp = node(`hp:127.0.0.1:${hostPort}/tcp`);
+      assert.strictEqual(((await hp.textContent()) ?? '').trim(), `127.0.0.1:${hostPort}/tcp`);
+      const e = frame.locator(`#viewport .edge.publish[data-source="hp:127.0.0.1:${hostPort}/tcp:out"]`);
+      assert.strictEqual(await e.count(), 1);
+      assert.strictEqual(await e.getAttribute('data-target'), `cp:${ctr}:${ctrPort}/tcp`);
+    }
+    await frame.locator('#zoom-fit').click();
+    await screenshot('topology-full');
+  });
+
+  it('shows details on hover', async () => {
+    await node(`net:${nets[NET_C].id}`).locator('.part').first().hover();
+    const tip = frame.locator('#tooltip');
+    await tip.waitFor({ state: 'visible' });
+    assert.match((await tip.textContent()) ?? '', new RegExp(`network ${NET_C}[\\s\\S]*driver bridge`));
+  });
+
+  it('filters by network', async () => {
+    await frame.locator('#filter-button').click();
+    await redrawn(() => frame.locator(`input[data-network-id="${nets[NET_B].id}"]`).check(), 'filtering');
+    assert.strictEqual(await frame.locator('#viewport .node.network').count(), 1);
+    assert.strictEqual(await node(`net:${nets[NET_B].id}`).count(), 1);
+    assert.strictEqual(await node(`ns:${ids[DB]}`).count(), 1, 'db is on the filtered network');
+    assert.strictEqual(await node(`ns:${ids[WEB]}`).count(), 0, 'the pod is not');
+    await screenshot('topology-filtered');
+    await redrawn(() => frame.locator('#filter-all').click(), 'clearing the filter');
+    await frame.locator('#filter-button').click();
+    assert.strictEqual(await node(`ns:${ids[WEB]}`).count(), 1);
+  });
+
+  it('searches a container and an address', async () => {
+    const search = frame.locator('#search');
+    await search.fill(attached[WEB][NET_A].ip);
+    await search.press('Enter');
+    await eventually('the pod highlighted', async () => (await node(`ns:${ids[WEB]}`).getAttribute('class'))?.includes('hit-node'));
+    assert.match((await frame.locator('#search-count').textContent()) ?? '', /1 of 1/);
+    assert.ok(!(await node(`ns:${ids[DB]}`).getAttribute('class'))?.includes('hit-node'));
+    await screenshot('topology-search-address');
+    await search.fill(DB);
+    await search.press('Enter');
+    await eventually('db highlighted', async () => (await node(`ns:${ids[DB]}`).getAttribute('class'))?.includes('hit-node'));
+    await search.press('Escape');
+    assert.strictEqual(await frame.locator('#viewport .hit-node').count(), 0);
+  });
+
+  it('zooms with the wheel and the buttons, pans by dragging', async () => {
+    const transform = () => frame.locator('#viewport').getAttribute('transform');
+    const t0 = await transform();
+    await frame.locator('#zoom-in').click();
+    const t1 = await transform();
+    assert.notStrictEqual(t1, t0);
+    const box = (await frame.locator('#topology').boundingBox())!;
+    await wb.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await wb.page.mouse.wheel(0, -300);
+    await eventually('zoomed by the wheel', async () => (await transform()) !== t1, 5_000);
+    const t2 = await transform();
+    await wb.page.mouse.move(box.x + 30, box.y + box.height - 30);
+    await wb.page.mouse.down();
+    await wb.page.mouse.move(box.x + 130, box.y + box.height - 80, { steps: 5 });
+    await wb.page.mouse.up();
+    assert.notStrictEqual(await transform(), t2);
+    await frame.locator('#zoom-fit').click();
+  });
+
+  it('reveals a clicked container (selected in the picture)', async () => {
+    const part = node(`ns:${ids[DB]}`).locator('[data-ref-kind="container"].container').first();
+    await part.click();
+    await eventually('db selected', async () => (await part.getAttribute('class'))?.includes('selected'));
+    await screenshot('topology-click');
+  });
+
+  it('disconnects from the context menu, and the picture follows Docker', async function () {
+    this.timeout(60_000);
+    const ep = attached[DB][NET_B];
+    const row = node(`ns:${ids[DB]}`).locator(`[data-ref-kind="endpoint"][data-ref-id="${ep.endpointId}"]`);
+    await row.click({ button: 'right' });
+    const menu = frame.locator('#menu');
+    await menu.waitFor({ state: 'visible' });
+    const items = await menu.locator('button').allTextContents();
+    assert.ok(items.includes('Open shell') && items.includes('Inspect'), items.join(', '));
+    await menu.locator('button', { hasText: 'Disconnect from this network' }).click();
+    await eventually('db disconnected from network B in Docker', async () => !(await docker.getContainer(ids[DB]).inspect()).NetworkSettings.Networks[NET_B], 20_000);
+    await eventually('the veth edge gone from the picture', async () => (await edge(`veth:${ep.endpointId}`).count()) === 0, 10_000);
+    delete attached[DB][NET_B];
+  });
+
+  it('adds a started container within seconds without reordering the others', async function () {
+    this.timeout(60_000);
+    const order = async () => {
+      const ys = await frame.locator('#viewport .node.namespace').evaluateAll((els) =>
+        els.map((el) => ({ id: el.getAttribute('data-node-id') ?? '', y: Number(/translate\([^,]+,([^)]+)\)/.exec(el.getAttribute('transform') ?? '')?.[1]) })),
+      );
+      return ys.sort((a, b) => a.y - b.y).map((n) => n.id);
+    };
+    const before = await order();
+    const late = await docker.createContainer({ Image: IMAGE, name: LATE, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: NET_A } });
+    ids[LATE] = late.id;
+    const t0 = Date.now();
+    await late.start();
+    await eventually('the new container drawn', async () => (await node(`ns:${late.id}`).count()) > 0, 15_000);
+    const took = Date.now() - t0;
+    console.log(`      the picture showed ${LATE} ${took} ms after docker start returned`);
+    const after = await order();
+    assert.deepStrictEqual(after.filter((id) => before.includes(id)), before.filter((id) => after.includes(id)), 'existing namespaces keep their order');
+    await screenshot('topology-live-update');
+  });
+});
