@@ -143,6 +143,11 @@ export function hostAddress(hostIP: string, hostPort: number, proto: string): st
 }
 
 const short = (id: string) => id.slice(0, 12);
+/** An image by digest reads as its first 12 hex; long names are cut. */
+function shortImage(image: string): string {
+  if (image.startsWith('sha256:')) return image.slice(7, 19);
+  return image.length > 48 ? `${image.slice(0, 47)}…` : image;
+}
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** eth2 < eth10 */
 function naturalCmp(a: string, b: string): number {
@@ -185,7 +190,7 @@ function stackLines(lines: { text: string; cls: TextRun['cls'] }[], x0: number, 
 
 function networkNode(net: NetworkModel): { elk: ElkNode; item: NodeItem } {
   const lines: { text: string; cls: TextRun['cls'] }[] = [{ text: net.name, cls: 'title' }];
-  const bridgeText = net.bridge ? `bridge ${net.bridge}${net.bridgePresent === false ? ' (missing!)' : ''}` : net.driver === 'host' ? 'host namespace' : net.driver === 'null' ? 'no network' : 'bridge ?';
+  const bridgeText = net.bridge ? `bridge ${net.bridge}${net.bridgePresent === false ? ' (missing!)' : ''}` : net.driver === 'host' ? 'host namespace' : net.driver === 'null' ? 'no network' : 'bridge unknown';
   lines.push({ text: `${bridgeText} · ${net.driver}${net.internal ? ' · internal' : ''}`, cls: 'small' });
   for (const s of net.subnets) lines.push({ text: `${s.subnet}${s.gateway ? ` gw ${s.gateway}` : ''}`, cls: 'body' });
   const stacked = stackLines(lines, PAD, PAD - 2);
@@ -272,7 +277,7 @@ function namespaceNode(
     const lines = stackLines(
       [
         { text: c.name, cls: 'title' },
-        { text: `${c.image} · ${c.state}`, cls: 'small' },
+        { text: `${shortImage(c.image)} · ${c.state}`, cls: 'small' },
       ],
       PAD + (pod ? PAD : 0),
       y + (pod ? 1 : -2),
@@ -318,7 +323,9 @@ function namespaceNode(
     const net = networkById.get(ep.networkId);
     const addrs = [withPrefix(ep.ipv4, ep.ipv4PrefixLength), withPrefix(ep.ipv6, ep.ipv6PrefixLength)].filter(Boolean).join(' ');
     const inactive = ep.active === false;
-    addRow(ids.iface(ep.id), `${ep.ifname ?? (inactive ? '-' : 'if')} ${addrs || (inactive ? '(not running)' : '(no address)')}`, net ? net.name : short(ep.networkId), {
+    // Docker's own drivers do not say the interface's name inside the namespace: then the address leads.
+    const label = [ep.ifname ?? (inactive ? '-' : ''), addrs || (inactive ? '(not running)' : '(no address)')].filter(Boolean).join(' ');
+    addRow(ids.iface(ep.id), label, net ? net.name : short(ep.networkId), {
       cls: `iface${inactive ? ' inactive' : ''}`,
       ref: { kind: 'endpoint', id: ep.id },
       tip: [

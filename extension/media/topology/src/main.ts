@@ -239,8 +239,16 @@ function applySearch(moveToFirst: boolean): void {
     if (hitNodes.has(source ?? null) || hitNodes.has(target ?? null)) el.classList.add('hit-edge');
   }
   countEl.textContent = matches.length ? `${matches.length} match${matches.length === 1 ? '' : 'es'}` : 'no match';
-  if (moveToFirst && matches.length) step(1);
+  // A redraw (live update) keeps the match the user had stepped to.
+  const again = moveToFirst ? -1 : matches.findIndex((el) => el.getAttribute('data-part') === currentKey);
+  if (again >= 0) {
+    current = again;
+    matches[current].classList.add('current');
+    countEl.textContent = `${current + 1} of ${matches.length}`;
+  } else if (moveToFirst && matches.length) step(1);
 }
+/** data-part of the match stepped to, across redraws. */
+let currentKey: string | undefined;
 
 /** ELK port id → id of the node that has the port. */
 const portOwner = new Map<string, string>();
@@ -255,6 +263,7 @@ function step(dir: 1 | -1): void {
   current = (current + dir + matches.length) % matches.length;
   const el = matches[current];
   el.classList.add('current');
+  currentKey = el.getAttribute('data-part') ?? undefined;
   const nodeId = el.closest('.node')?.getAttribute('data-node-id');
   const b = nodeId ? rendered?.boxes.get(nodeId) : undefined;
   if (b) viewport.centerOn(b.x + b.w / 2, b.y + b.h / 2, Math.max(viewport.view.k, 0.8));
