@@ -1,5 +1,5 @@
 /** Docker CLI helpers. Everything the bench makes is named tst-bench-* and labelled tsnet.bench=1. */
-import { log, run } from './util';
+import { log, run, sleep } from './util';
 
 export const PREFIX = 'tst-bench-';
 export const LABEL = 'tsnet.bench=1';
@@ -10,16 +10,30 @@ export async function docker(args: string[], timeoutMs = 120_000) {
   return run('docker', args, { timeoutMs });
 }
 
-/** Removes the bench's own containers and networks (label AND name prefix), never anything else. */
-export async function removeBenchObjects(): Promise<void> {
+/**
+ * Removes the bench's own containers and networks (label AND name prefix), never anything else.
+ * Returns what could not be removed.
+ */
+export async function removeBenchObjects(attempts = 5): Promise<string[]> {
+  const left: string[] = [];
   const ps = await run('docker', ['ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.ID}} {{.Names}}'], { allowFail: true });
   const ids = ps.stdout.split('\n').map((l) => l.split(' ')).filter(([id, name]) => id && name?.startsWith(PREFIX)).map(([id]) => id);
   for (let i = 0; i < ids.length; i += 50) await run('docker', ['rm', '-f', ...ids.slice(i, i + 50)], { allowFail: true, timeoutMs: 180_000 });
   const nets = await run('docker', ['network', 'ls', '--filter', `label=${LABEL}`, '--format', '{{.Name}}'], { allowFail: true });
   for (const n of nets.stdout.split('\n').filter((x) => x.startsWith(PREFIX))) {
-    await run('docker', ['network', 'rm', n], { allowFail: true });
+    // dockerd may still be releasing the last endpoint right after `docker rm -f`: retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      const r = await run('docker', ['network', 'rm', n], { allowFail: true });
+      if (r.code === 0 || /not found/i.test(r.stderr)) break;
+      if (attempt >= attempts) {
+        left.push(`network ${n}: ${r.stderr.trim().split('\n')[0].slice(0, 300)}`);
+        break;
+      }
+      await sleep(1000);
+    }
   }
-  if (ids.length > 0) log(`removed ${ids.length} containers an earlier bench run left`);
+  if (ids.length > 0) log(`removed ${ids.length} bench containers`);
+  return left;
 }
 
 export async function removeContainers(ids: string[]): Promise<number> {
