@@ -95,6 +95,7 @@ export class DriverProcess {
   }
 
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    const from = this.log.length; // a restart must see its own ready line, not the last start's
     const main = path.join(REPO, 'driver', 'dist', 'main.js');
     if (!fs.existsSync(main)) throw new Error(`missing prerequisite: ${main}; run npm run build first`);
     this.proc = spawn(process.execPath, [main, '--socket', this.socket, '--state-dir', this.stateDir, '--status-socket', this.statusSocket, '--log-level', 'debug'], {
@@ -109,7 +110,7 @@ export class DriverProcess {
     this.proc.stderr!.on('data', collect);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      if (this.log.includes('tsnet driver ready')) return;
+      if (this.log.indexOf('tsnet driver ready', from) >= 0) return;
       if (this.proc.exitCode !== null) throw new Error(`driver exited with ${this.proc.exitCode}:\n${this.log.slice(-4000)}`);
       await sleep(50);
     }

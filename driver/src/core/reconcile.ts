@@ -116,9 +116,10 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   }
   for (const l of links) {
     const named = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX);
-    // Only this driver's own leftovers: journalled before creation, or (store lost) every tsnet
-    // name, since then nothing tells ours apart and one tsnet driver per host is the rule.
-    const ours = named && (pending.has(l.name) || storeLost);
+    // Only this driver's own leftovers: journalled before creation, or (store lost) host-side
+    // veths on no bridge (every bridge was adopted by the recovery, with the veths on it).
+    const strayVeth = l.name.startsWith(VETH_HOST_PREFIX) && l.masterIndex === undefined;
+    const ours = named && (pending.has(l.name) || (storeLost && strayVeth));
     if (!ours || ownedLinks.has(l.name)) continue;
     try {
       await driver.deleteLinkIfPresent(l.name);
@@ -128,7 +129,8 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
     }
   }
   for (const bridge of await firewall.listProgrammedBridges()) {
-    if (ownedBridges.has(bridge) || !(pending.has(bridge) || storeLost)) continue;
+    const gone = !links.some((l) => l.name === bridge);
+    if (ownedBridges.has(bridge) || !(pending.has(bridge) || (storeLost && gone))) continue;
     await firewall.removeNetwork({ id: bridge, bridge, subnets: [], icc: true, masquerade: false, internal: false });
     report.removed.push(`firewall rules of ${bridge}`);
   }
