@@ -143,14 +143,18 @@ export class NetlinkSocket {
     return this.exchange(type, flags | NLM_F_ACK, payload, false);
   }
 
-  /** Sends an NLM_F_DUMP request and collects every part until NLMSG_DONE; retries an interrupted dump. */
+  /**
+   * Sends an NLM_F_DUMP request and collects every part until NLMSG_DONE. A dump the kernel
+   * marks interrupted (the table changed meanwhile) is retried; while links churn (many
+   * containers at once) it may never come out clean, so the last one is used after 20 tries.
+   */
   dump(type: number, flags: number, payload: Buffer): NetlinkMessage[] {
     for (let attempt = 0; ; attempt++) {
       try {
         return this.exchange(type, flags, payload, true);
       } catch (e) {
-        if (e instanceof DumpInterrupted && attempt < 5) continue;
-        throw e;
+        if (!(e instanceof DumpInterrupted)) throw e;
+        if (attempt >= 20) return e.replies;
       }
     }
   }
@@ -180,7 +184,7 @@ export class NetlinkSocket {
         if (m.type === NLMSG_DONE) {
           const err = parseErrorPayload(m);
           if (err.errno !== 0) throw new KernelError(err.errno, err.extAck);
-          if (interrupted) throw new DumpInterrupted();
+          if (interrupted) throw new DumpInterrupted(replies);
           return replies;
         }
         replies.push(m);
@@ -212,4 +216,8 @@ export class NetlinkSocket {
   }
 }
 
-class DumpInterrupted extends Error {}
+class DumpInterrupted extends Error {
+  constructor(readonly replies: NetlinkMessage[]) {
+    super('netlink dump interrupted');
+  }
+}
