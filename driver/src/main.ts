@@ -16,6 +16,8 @@ import { createApp } from './api/app';
 import { Driver } from './core/driver';
 import { Metrics } from './core/metrics';
 import { reconcile } from './core/reconcile';
+import { removeNetworksDockerForgot } from './core/docker-sync';
+import { DockerClient, listNetworks } from './docker/client';
 import { createFirewall } from './firewall';
 import { openNetlink } from './netlink';
 import { listHostBoundSockets } from './host/sockets';
@@ -134,6 +136,14 @@ async function main(): Promise<void> {
     log.error({ err: String(e), socket: opts.statusSocket }, 'status API not available');
   }
   log.info({ socket: opts.socket, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
+
+  const knownAtStart = Object.keys(driver.state.networks);
+  if (knownAtStart.length > 0) {
+    const docker = new DockerClient();
+    setTimeout(() => {
+      void removeNetworksDockerForgot(driver, { networkIds: async () => (await listNetworks(docker))?.map((n) => n.Id) }, knownAtStart, log);
+    }, 3000).unref();
+  }
 
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping; kernel objects stay in place for running containers');

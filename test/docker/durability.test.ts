@@ -108,7 +108,9 @@ describe('durability: restarts, crashes and bad state lose nothing and leak noth
   const dummies: string[] = [];
 
   before(function () {
-    if (EXTERNAL_DRIVER) this.skip(); // these tests stop and start the driver process themselves
+    // These tests stop, kill and restart the driver process themselves: scripts/test-plugin.sh
+    // leaves this file out of the managed-plugin run rather than skipping it.
+    if (EXTERNAL_DRIVER) throw new Error('durability tests need the host-process driver; run them without TSNET_EXTERNAL_DRIVER=1');
   });
   afterEach(async function () {
     this.timeout(180_000);

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { StatusReport } from '@tsnet/shared';
 import { openNetlink, type AddressInfo, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo } from '../netlink';
-import { containerName, type ContainerInspect, type DockerClient } from './docker-client';
+import { containerName, type ContainerInspect, type DockerClient } from '../docker/client';
 import { CliError } from './status-client';
 
 export interface InspectInterface {

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
-import { DockerClient } from './docker-client';
+import { DockerClient } from '../docker/client';
 import { formatInspect, formatPorts, formatStatus, NO_NAMES, type Names } from './format';
 import { inspectContainer } from './inspect';
 import { CliError, StatusClient } from './status-client';

@@ -1,9 +1,9 @@
 /**
  * A minimal Docker Engine API client over its Unix socket (node:http with socketPath), so the
- * driver package needs no Docker SDK at run time. Only the few read calls the CLI makes.
+ * driver package needs no Docker SDK at run time. Only read calls: the CLI's, and the driver's start-up check for networks removed while it was down.
  */
 import * as http from 'node:http';
-import { CliError } from './status-client';
+import { CliError } from '../cli/status-client';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -97,4 +97,14 @@ export class DockerClient {
 export function containerName(c: { Name?: string; Names?: string[] }): string {
   const n = c.Name ?? c.Names?.[0] ?? '';
   return n.replace(/^\//, '');
+}
+
+export interface NetworkSummary {
+  Id: string;
+  Name: string;
+  Driver: string;
+}
+
+export function listNetworks(client: DockerClient): Promise<NetworkSummary[] | undefined> {
+  return client.get<NetworkSummary[]>('/networks');
 }
