@@ -1,17 +1,11 @@
 /** What the driver persists: enough to re-create every kernel object after a restart. */
-import type { NetworkConfig, Proto } from '@tsnet/shared';
+import type { NetworkConfig, PortMapStatus } from '@tsnet/shared';
 
 export const STATE_VERSION = 1;
 
-export interface PortMapRecord {
-  proto: Proto;
+/** A port map as programmed (the status API's shape) and the address family it is in. */
+export interface PortMapRecord extends PortMapStatus {
   family: 4 | 6;
-  hostIP: string;
-  hostPort: number;
-  containerIP: string;
-  containerPort: number;
-  /** tsnet chose hostPort (Docker asked for any port). */
-  picked: boolean;
 }
 
 export interface EndpointRecord {
