@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // The extension's webview code and the scripts that drive a browser page (page.evaluate) run in a browser.
-    files: ['extension/src/topology/webview/**', 'extension/scripts/**/*.js', 'extension/src/test/ui/**'],
+    files: ['extension/media/topology/src/**', 'extension/scripts/**/*.js', 'extension/src/test/ui/**'],
     languageOptions: { globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly' } },
   },
 );

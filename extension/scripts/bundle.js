@@ -4,8 +4,6 @@
 const esbuild = require('esbuild');
 const path = require('path');
 
-const fs = require('fs');
-
 const root = path.resolve(__dirname, '..');
 const builds = [];
 builds.push(esbuild
@@ -21,19 +19,5 @@ builds.push(esbuild
     minify: process.argv.includes('--minify'),
     logLevel: 'warning',
   }));
-// The topology webview's script runs in the webview (a browser page): its own IIFE bundle.
-const webviewEntry = path.join(root, 'src/topology/webview/main.ts');
-if (fs.existsSync(webviewEntry)) {
-  builds.push(esbuild.build({
-    entryPoints: [webviewEntry],
-    outfile: path.join(root, 'dist/topology-webview.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2020',
-    sourcemap: true,
-    minify: process.argv.includes('--minify'),
-    logLevel: 'warning',
-  }));
-}
+// The topology webview's own bundle is media/topology/dist/webview.js (scripts/bundle-webview.js).
 Promise.all(builds).catch(() => process.exit(1));

@@ -2,7 +2,13 @@
 # The extension's UI tests in a real VS Code, offline: code-server (cached install) serves the
 # workbench with the built extension unpacked into its extensions dir; headless Chromium, driven
 # by playwright-core from mocha (src/test/ui), clicks through it against the real dockerd.
-# Screenshots go to <repo>/test-artifacts/extension/. A missing prerequisite is a failure.
+# Screenshots go to <repo>/test-artifacts/extension/ and <repo>/test-artifacts/topology/. A
+# missing prerequisite is a failure.
+# The run has its own tsnet driver: the built driver/dist/main.js registered with dockerd as
+# "tsnetui" (its own state dir under /tmp, status socket /run/tsnet/tsnetui-status.sock, log
+# test-artifacts/extension/driver.log); code-server's settings point tsnet.statusSocket and
+# tsnet.driverNames at it. It is stopped at the end, also on failure, after removing whatever
+# tstx-ui-*/tstt-* objects a failed test left (only those: never a prune).
 set -euo pipefail
 ext=$(cd "$(dirname "$0")/.." && pwd)
 repo=$(cd "$ext/.." && pwd)
@@ -17,17 +23,69 @@ entry=$cache/app/node_modules/code-server/out/node/entry.js
 
 (cd "$ext" && npx tsc -b && npm run --silent bundle)
 
+driver_main=$repo/driver/dist/main.js
+[ -f "$driver_main" ] || fail "the tsnet driver is not built ($driver_main): run npm run build at the root"
+driver_name=${TSNET_UI_DRIVER_NAME:-tsnetui}
+driver_socket=/run/docker/plugins/$driver_name.sock
+status_socket=/run/tsnet/$driver_name-status.sock
+mkdir -p "$repo/test-artifacts/extension" "$repo/test-artifacts/topology" /run/docker/plugins /run/tsnet
+driver_log=$repo/test-artifacts/extension/driver.log
+
 work=$(mktemp -d /tmp/tsnet-ui.XXXXXX)
+state=$(mktemp -d /tmp/tsnet-ui-state.XXXXXX)
 cs_pid=
+driver_pid=
+stop_group() { # pid: TERM its process group, wait up to 10 s, then KILL
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -9 -- -"$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
+}
+# Only what the UI tests make: containers, then networks named tstx-ui-* / tstt-*.
+remove_test_objects() {
+  local ids
+  ids=$(docker ps -aq --filter name=tstx-ui- --filter name=tstt- --filter name=tstx- 2>/dev/null | sort -u) || true
+  for id in $ids; do
+    name=$(docker inspect -f '{{.Name}}' "$id" 2>/dev/null) || continue
+    case "$name" in /tstx-*|/tstt-*) docker rm -f "$id" >/dev/null 2>&1 || true ;; esac
+  done
+  for name in $(docker network ls --format '{{.Name}}' 2>/dev/null); do
+    case "$name" in tstx-*|tstt-*) docker network rm "$name" >/dev/null 2>&1 || echo "tsnet test-ui: could not remove network $name" >&2 ;; esac
+  done
+}
 cleanup() {
-  if [ -n "$cs_pid" ] && kill -0 "$cs_pid" 2>/dev/null; then
-    kill -- -"$cs_pid" 2>/dev/null || kill "$cs_pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$cs_pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 -- -"$cs_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
+  local rc=$?
+  stop_group "$cs_pid"
+  remove_test_objects
+  stop_group "$driver_pid"
+  rm -f "$driver_socket" "$status_socket"
+  rm -rf "$work" "$state"
+  exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A driver of a crashed earlier run may still hold the name; a live one is someone else's: fail.
+if [ -S "$driver_socket" ]; then
+  if curl -fsS --max-time 2 --unix-socket "$driver_socket" -X POST http://d/Plugin.Activate >/dev/null 2>&1; then
+    fail "a driver already serves $driver_socket; stop it or set TSNET_UI_DRIVER_NAME"
+  fi
+  rm -f "$driver_socket"
+fi
+setsid node "$driver_main" --socket "$driver_socket" --state-dir "$state" --status-socket "$status_socket" --log-level debug \
+  >"$driver_log" 2>&1 </dev/null &
+driver_pid=$!
+for _ in $(seq 1 200); do
+  grep -q 'tsnet driver ready' "$driver_log" && break
+  kill -0 "$driver_pid" 2>/dev/null || { tail -30 "$driver_log" >&2; fail "the tsnet driver exited at start"; }
+  sleep 0.1
+done
+grep -q 'tsnet driver ready' "$driver_log" || { tail -30 "$driver_log" >&2; fail "the tsnet driver did not become ready"; }
+curl -fsS --max-time 5 --unix-socket "$status_socket" http://d/status >/dev/null || fail "the driver's status API does not answer on $status_socket"
+remove_test_objects # leftovers of a crashed earlier run (a tsnet network needs the driver to go)
+echo "tsnet test-ui: driver \"$driver_name\" pid $driver_pid, state $state, status $status_socket, log $driver_log"
 
 version=$(node -p "require('$ext/package.json').version")
 unpacked="$work/extensions/tsnet.tsnet-networks-$version"
@@ -35,7 +93,11 @@ mkdir -p "$unpacked/dist" "$work/user/User" "$work/folder"
 cp "$ext/package.json" "$unpacked/"
 cp "$ext/dist/extension.js" "$unpacked/dist/"
 [ -f "$ext/README.md" ] && cp "$ext/README.md" "$unpacked/"
-cat > "$work/user/User/settings.json" <<'JSON'
+# media/ as the .vsix has it (the webview's script and css; not its sources).
+[ -f "$ext/media/topology/dist/webview.js" ] || fail "media/topology/dist/webview.js is missing after the bundle"
+mkdir -p "$unpacked/media"
+(cd "$ext/media" && tar --exclude=./topology/src --exclude=./topology/tsconfig.json --exclude='*.tsbuildinfo' -cf - .) | tar -C "$unpacked/media" -xf -
+cat > "$work/user/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
   "workbench.tips.enabled": false,
@@ -50,12 +112,13 @@ cat > "$work/user/User/settings.json" <<'JSON'
   "chat.disableAIFeatures": true,
   "chat.commandCenter.enabled": false,
   "workbench.sideBar.location": "left",
-  "tsnet.showBuiltinNetworks": true
+  "tsnet.showBuiltinNetworks": true,
+  "tsnet.statusSocket": "$status_socket",
+  "tsnet.driverNames": ["tsnet", "$driver_name"]
 }
 JSON
 
 port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-mkdir -p "$repo/test-artifacts/extension"
 log="$repo/test-artifacts/extension/code-server.log"
 PATH="$node24:$PATH" setsid node "$entry" --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry \
   --disable-update-check --disable-workspace-trust --user-data-dir "$work/user" --extensions-dir "$work/extensions" \
@@ -72,4 +135,6 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { tail -30 "$log" >&2; 
 cd "$ext"
 CODE_SERVER_URL="http://127.0.0.1:$port/?folder=$work/folder" \
 TSNET_ARTIFACTS="$repo/test-artifacts/extension" \
+TSNET_TEST_DRIVER="$driver_name" \
+TSNET_TEST_STATUS_SOCKET="$status_socket" \
   npx mocha --timeout 120000 "out/test/ui/**/*.test.js"

@@ -10,6 +10,44 @@ import { NamespacesTreeProvider } from './tree/namespaces-tree';
 import { registerCommands } from './commands';
 import { registerTopology } from './topology';
 import type { NetworkGraph } from './docker/model-types';
+import { setTsnetDriverNames } from './docker/model';
+import { DEFAULT_STATUS_SOCKET } from '@tsnet/shared';
+import type { TreeNode } from './tree/nodes';
+
+const STATUS_SOCKET_SETTING = 'statusSocket';
+const DRIVER_NAMES_SETTING = 'driverNames';
+
+/** What tsnet.revealInTree takes (the topology's ItemRef). */
+export interface RevealRef {
+  kind: 'network' | 'container' | 'endpoint';
+  id: string;
+}
+
+/**
+ * Selects the row of a network, container or endpoint: the Networks view for networks and
+ * attachments (a container: its first attachment), the Namespaces view for a container with no
+ * attachment of its own (it joined another's namespace) or whose networks are hidden.
+ */
+async function revealInTree(
+  ref: RevealRef | undefined,
+  v: { store: GraphStore; networks: NetworksTreeProvider; namespaces: NamespacesTreeProvider; networksView: vscode.TreeView<TreeNode>; namespacesView: vscode.TreeView<TreeNode> },
+): Promise<boolean> {
+  if (!ref || typeof ref.id !== 'string' || !['network', 'container', 'endpoint'].includes(ref.kind)) return false;
+  if (!v.store.graph) await v.store.refresh();
+  const inNetworks = v.networks.nodeFor(ref);
+  if (inNetworks) {
+    await v.networksView.reveal(inNetworks, { select: true, focus: true, expand: ref.kind === 'network' ? true : undefined });
+    return true;
+  }
+  const containerId = ref.kind === 'endpoint' ? v.store.graph?.endpoints.find((e) => e.id === ref.id)?.containerId : ref.kind === 'container' ? ref.id : undefined;
+  const inNamespaces = containerId ? v.namespaces.nodeFor(containerId) : undefined;
+  if (inNamespaces) {
+    await v.namespacesView.reveal(inNamespaces, { select: true, focus: true });
+    return true;
+  }
+  void vscode.window.showInformationMessage(`tsnet: that ${ref.kind} is not in the views (gone, or a hidden built-in network).`);
+  return false;
+}
 
 /** What activate returns: used by the in-VS Code test suite (src/test/electron). */
 export interface TsnetExtensionApi {
@@ -21,8 +59,10 @@ export interface TsnetExtensionApi {
 
 export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   const log = vscode.window.createOutputChannel('tsnet');
-  const statusSocket = vscode.workspace.getConfiguration('tsnet').get<string>('statusSocket') || undefined;
-  const store = new GraphStore(new DockerClient(), log, statusSocket);
+  const config = () => vscode.workspace.getConfiguration('tsnet');
+  const applyDriverNames = () => setTsnetDriverNames(config().get<string[]>(DRIVER_NAMES_SETTING, ['tsnet']));
+  applyDriverNames();
+  const store = new GraphStore(new DockerClient(), log, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET);
   const networks = new NetworksTreeProvider(store);
   const namespaces = new NamespacesTreeProvider(store);
   const networksView = vscode.window.createTreeView('tsnet.networks', { treeDataProvider: networks, showCollapseAll: true });
@@ -46,7 +86,10 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     store.onDidChangeState(updateViews),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`tsnet.${SHOW_BUILTIN_SETTING}`)) networks.refresh();
+      if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`)) applyDriverNames();
+      if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh();
     }),
+    vscode.commands.registerCommand('tsnet.revealInTree', (ref?: RevealRef) => revealInTree(ref, { store, networks, namespaces, networksView, namespacesView })),
   );
 
   registerCommands(context, { store, log });

@@ -39,7 +39,8 @@ export class GraphStore implements vscode.Disposable {
   private watcher: DockerEventWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
 
-  constructor(readonly client: DockerClient, private readonly log: vscode.OutputChannel, private readonly statusSocket?: string) {}
+  /** `statusSocket` is read before every rebuild (the setting may change while running). */
+  constructor(readonly client: DockerClient, private readonly log: vscode.OutputChannel, private readonly statusSocket: () => string | undefined = () => undefined) {}
 
   start(): void {
     this.watcher = new DockerEventWatcher(this.client.docker, {
@@ -76,7 +77,7 @@ export class GraphStore implements vscode.Disposable {
       const started = Date.now();
       const [snap, status, drivers] = await Promise.all([
         within(DOCKER_TIMEOUT_MS, 'Docker', this.client.snapshot()),
-        fetchTsnetStatus(this.statusSocket),
+        fetchTsnetStatus(this.statusSocket()),
         within(DRIVERS_TIMEOUT_MS, 'docker info', this.client.networkDrivers()).catch(() => ({ drivers: [] as string[], tsnet: undefined })),
       ]);
       const took = Date.now() - started;

@@ -5,9 +5,10 @@
  */
 import Docker from 'dockerode';
 import * as fs from 'fs';
+import * as path from 'path';
 import { DEFAULT_PLUGIN_SOCKET } from '@tsnet/shared';
 import type { DockerContainer, DockerNetwork } from './docker-types';
-import { isTsnetDriver } from './model';
+import { isTsnetDriver, tsnetDriverNames } from './model';
 import type { CreateNetworkBody } from '../commands/validate';
 
 export interface DockerSnapshot {
@@ -61,12 +62,17 @@ export class DockerClient {
     } catch {
       // Engines without managed-plugin support answer 404 here; the legacy list above is enough.
     }
-    let tsnet = [...drivers].find(isTsnetDriver);
-    // A legacy plugin is activated lazily, so `docker info` lists it only after first use.
-    if (!tsnet && !process.env.DOCKER_HOST && fs.existsSync(DEFAULT_PLUGIN_SOCKET)) {
-      tsnet = 'tsnet';
-      drivers.add(tsnet);
+    // A legacy plugin is activated lazily, so `docker info` lists it only after first use: look for
+    // the sockets of the configured names (tsnet.driverNames) when Docker runs on this host.
+    if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://')) {
+      for (const name of tsnetDriverNames()) {
+        if (drivers.has(name) || !/^[A-Za-z0-9_.-]+$/.test(name)) continue;
+        const socket = name === 'tsnet' ? DEFAULT_PLUGIN_SOCKET : path.join(path.dirname(DEFAULT_PLUGIN_SOCKET), `${name}.sock`);
+        if (fs.existsSync(socket)) drivers.add(name);
+      }
     }
+    // Prefer a configured name that is present (the order of the setting), then any tsnet:* plugin.
+    const tsnet = tsnetDriverNames().find((n) => drivers.has(n)) ?? [...drivers].sort().find((d) => isTsnetDriver(d));
     return { drivers: [...drivers].sort(), tsnet };
   }
 

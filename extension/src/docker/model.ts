@@ -21,11 +21,29 @@ export const BUILTIN_NETWORK_NAMES: readonly string[] = ['bridge', 'host', 'none
 
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 
-/** tsnet, tsnet:latest, someone/tsnet:1.2 (managed plugins carry a tag and maybe a repository). */
-export function isTsnetDriver(driver: string | undefined): boolean {
+/** Driver names that mean tsnet besides `tsnet` and `tsnet:*` (the `tsnet.driverNames` setting). */
+let configuredDriverNames: readonly string[] = ['tsnet'];
+
+/** Sets the driver names the setting `tsnet.driverNames` lists (a driver started under another name). */
+export function setTsnetDriverNames(names: readonly string[] | undefined): void {
+  configuredDriverNames = (names ?? []).map((n) => n.trim()).filter(Boolean);
+}
+
+export function tsnetDriverNames(): readonly string[] {
+  return configuredDriverNames;
+}
+
+/**
+ * tsnet, tsnet:latest, someone/tsnet:1.2 (managed plugins carry a tag and maybe a repository), or
+ * one of `names` (default: the configured `tsnet.driverNames`), with or without a tag.
+ */
+export function isTsnetDriver(driver: string | undefined, names: readonly string[] = configuredDriverNames): boolean {
   if (!driver) return false;
+  if (names.includes(driver)) return true;
   const name = driver.split('/').pop() ?? driver;
-  return name === 'tsnet' || name.startsWith('tsnet:');
+  if (name === 'tsnet' || name.startsWith('tsnet:')) return true;
+  const untagged = name.includes(':') ? name.slice(0, name.indexOf(':')) : name;
+  return names.includes(name) || names.includes(untagged);
 }
 
 function stripPrefixLength(addr: string | undefined): { address?: string; prefixLength?: number } {

@@ -33,7 +33,8 @@ export function containerDescription(c: ContainerModel, ep?: EndpointModel): str
   const parts: string[] = [];
   if (ep?.ipv4) parts.push(ep.ipv4);
   if (ep?.ipv6) parts.push(ep.ipv6);
-  if (ep?.hostVeth) parts.push(ep.hostVeth);
+  if (ep?.mac) parts.push(ep.mac);
+  if (ep?.hostVeth) parts.push(`veth ${ep.hostVeth}`);
   parts.push(c.status);
   return parts.join(' · ');
 }

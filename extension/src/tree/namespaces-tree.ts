@@ -46,6 +46,23 @@ export class NamespacesTreeProvider implements vscode.TreeDataProvider<TreeNode>
     return [];
   }
 
+  getParent(node: TreeNode): TreeNode | undefined {
+    const g = this.store.graph;
+    if (!g || node.kind !== 'container') return undefined;
+    if (node.parent) return node.parent;
+    const group = g.namespaces.find((x) => x.memberIds.includes(node.container.id));
+    return group && { kind: 'namespace', group, owner: g.containers.find((c) => c.id === group.ownerId) };
+  }
+
+  /** The member row of a container (in its namespace group). */
+  nodeFor(containerId: string): TreeNode | undefined {
+    const g = this.store.graph;
+    const container = g?.containers.find((c) => c.id === containerId);
+    const group = g?.namespaces.find((x) => x.memberIds.includes(containerId));
+    if (!g || !container || !group) return undefined;
+    return { kind: 'container', container, parent: { kind: 'namespace', group, owner: g.containers.find((c) => c.id === group.ownerId) } };
+  }
+
   getTreeItem(node: TreeNode): vscode.TreeItem {
     const g = this.store.graph as NetworkGraph;
     if (node.kind === 'message') return messageItem(node);

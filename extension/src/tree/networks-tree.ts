@@ -71,10 +71,56 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       if (ep?.ipv4) out.push({ kind: 'address', family: 4, address: ep.ipv4, prefixLength: ep.ipv4PrefixLength, gateway: ep.gateway, container: node.container, network: node.network });
       if (ep?.ipv6) out.push({ kind: 'address', family: 6, address: ep.ipv6, prefixLength: ep.ipv6PrefixLength, gateway: ep.ipv6Gateway, container: node.container, network: node.network });
       const ports = node.container.ports.filter((p) => !p.networkId || p.networkId === node.network!.id);
-      for (const group of groupPorts(ports)) out.push({ kind: 'port', ports: group, container: node.container });
+      for (const group of groupPorts(ports)) out.push({ kind: 'port', ports: group, container: node.container, network: node.network });
       return out;
     }
     return [];
+  }
+
+  /** The row above `node` (TreeView.reveal walks up with it); matched to rows by their ids. */
+  getParent(node: TreeNode): TreeNode | undefined {
+    const g = this.store.graph;
+    if (!g) return undefined;
+    const networkNode = (id: string | undefined): TreeNode | undefined => {
+      const network = g.networks.find((n) => n.id === id);
+      return network && { kind: 'network', network };
+    };
+    const containerNode = (containerId: string, networkId: string | undefined): TreeNode | undefined => {
+      const network = g.networks.find((n) => n.id === networkId);
+      const endpoint = g.endpoints.find((e) => e.containerId === containerId && e.networkId === networkId);
+      const container = g.containers.find((c) => c.id === containerId);
+      return network && endpoint && container ? { kind: 'container', container, endpoint, network } : undefined;
+    };
+    switch (node.kind) {
+      case 'container':
+        return networkNode(node.network?.id);
+      case 'address':
+        return containerNode(node.container.id, node.network.id);
+      case 'port':
+        return containerNode(node.container.id, node.network?.id ?? node.ports[0]?.networkId);
+      default:
+        return undefined;
+    }
+  }
+
+  /** The row that stands for a network, a container (its first attachment) or an endpoint; undefined when not shown. */
+  nodeFor(ref: { kind: 'network' | 'container' | 'endpoint'; id: string }): TreeNode | undefined {
+    const g = this.store.graph;
+    if (!g) return undefined;
+    const shown = (networkId: string) => {
+      const n = g.networks.find((x) => x.id === networkId);
+      return n && (this.showBuiltin() || !n.builtin) ? n : undefined;
+    };
+    if (ref.kind === 'network') {
+      const network = shown(ref.id);
+      return network && { kind: 'network', network };
+    }
+    const endpoint = ref.kind === 'endpoint'
+      ? g.endpoints.find((e) => e.id === ref.id)
+      : g.endpoints.filter((e) => e.containerId === ref.id && shown(e.networkId)).sort((a, b) => Number(b.active !== false) - Number(a.active !== false))[0];
+    const network = endpoint && shown(endpoint.networkId);
+    const container = endpoint && g.containers.find((c) => c.id === endpoint.containerId);
+    return network && container && endpoint ? { kind: 'container', container, endpoint, network } : undefined;
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {

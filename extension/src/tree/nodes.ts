@@ -6,5 +6,5 @@ export type TreeNode =
   | { kind: 'network'; network: NetworkModel }
   | { kind: 'container'; container: ContainerModel; network?: NetworkModel; endpoint?: EndpointModel; parent?: TreeNode }
   | { kind: 'address'; family: 4 | 6; address: string; prefixLength?: number; gateway?: string; container: ContainerModel; network: NetworkModel }
-  | { kind: 'port'; ports: PortModel[]; container: ContainerModel }
+  | { kind: 'port'; ports: PortModel[]; container: ContainerModel; network?: NetworkModel }
   | { kind: 'namespace'; group: NamespaceGroupModel; owner?: ContainerModel };

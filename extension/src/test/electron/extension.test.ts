@@ -58,7 +58,7 @@ describe('tsnet extension inside VS Code', () => {
     const containers = api.networksTree.getChildren(netNode);
     const web = containers.find((n) => n.kind === 'container' && n.container.name === `${PREFIX}web`) as TreeNode;
     assert.ok(web, 'container row');
-    assert.match(String(api.networksTree.getTreeItem(web).description), /^10\.214\.1\.\d+ · running$/);
+    assert.match(String(api.networksTree.getTreeItem(web).description), /^10\.214\.1\.\d+ · ([0-9a-f]{2}:){5}[0-9a-f]{2} · running$/);
     const rows = api.networksTree.getChildren(web).map((n) => labelOf(api.networksTree.getTreeItem(n)));
     assert.ok(rows.some((r) => /^10\.214\.1\.\d+\/24$/.test(r)), rows.join(', '));
   });

@@ -7,7 +7,9 @@ import * as assert from 'assert';
 import * as net from 'net';
 import Docker from 'dockerode';
 import type { Locator } from 'playwright-core';
-import { requireEnv, Workbench } from './workbench';
+import type { EndpointStatus, NetworkStatus } from '@tsnet/shared';
+import { fetchTsnetStatus } from '../../docker/tsnet-status';
+import { hostLink, requireEnv, Workbench } from './workbench';
 
 const PREFIX = 'tstx-ui-';
 const IMAGE = 'tsnet-test-busybox:latest';
@@ -19,6 +21,11 @@ const SIDECAR = `${PREFIX}sidecar`;
 const SUBNET = '10.213.1.0/24';
 const WEB_IP = '10.213.1.10';
 const CREATED_SUBNET = '10.213.5.0/24';
+/** On the tsnet driver the harness runs (TSNET_TEST_DRIVER). */
+const TS_NET = `${PREFIX}tsnet`;
+const TS_SUBNET = '10.213.7.0/24';
+const TS_WEB = `${PREFIX}tsweb`;
+const TS_PLAIN = `${PREFIX}tsplain`;
 
 const docker = new Docker();
 
@@ -60,6 +67,17 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** The network as the tsnet driver the harness runs reports it (waiting until `ready` holds). */
+async function tsnetNetwork(id: string, ready: (n: NetworkStatus) => boolean = () => true): Promise<NetworkStatus> {
+  const socket = requireEnv('TSNET_TEST_STATUS_SOCKET');
+  return eventually(`the driver's status of network ${id.slice(0, 12)}`, async () => {
+    const r = await fetchTsnetStatus(socket);
+    if (!r.reachable) throw new Error(r.reason);
+    const n = r.report.networks.find((x) => x.id === id);
+    return n && ready(n) ? n : undefined;
+  });
 }
 
 describe('tsnet extension in code-server (real dockerd)', function () {
@@ -235,5 +253,71 @@ describe('tsnet extension in code-server (real dockerd)', function () {
     await tab.waitFor();
     await wb.page.locator('.monaco-editor .view-lines', { hasText: '"Name": "tstx-ui-net"' }).first().waitFor();
     await wb.screenshot('inspect');
+  });
+
+  it('creates a tsnet network through the guided input, the driver defaulting to tsnet', async () => {
+    const driver = requireEnv('TSNET_TEST_DRIVER');
+    await wb.runCommand('tsnet: Create Network…');
+    await wb.answer('Network name', TS_NET);
+    await wb.waitForQuickInput(`Driver (default ${driver})`);
+    await wb.page.keyboard.press('Enter'); // the default
+    await wb.answer('IPv4 subnet', TS_SUBNET);
+    await wb.answer('Gateway', '');
+    await wb.answer('IP range', '');
+    await wb.waitForQuickInput('Options');
+    await wb.page.keyboard.press('Enter');
+    await wb.answer('MTU', '');
+    await wb.answer('Linux bridge name', '');
+    await wb.answer('Labels', 'made-by=ui-test');
+    await wb.answer('Driver options', '');
+    const info = await eventually('the tsnet network to exist', () => docker.getNetwork(TS_NET).inspect().catch(() => undefined));
+    assert.strictEqual(info.Driver, driver, 'created with the tsnet driver');
+    const st = await tsnetNetwork(info.Id);
+    assert.ok(hostLink(st.bridge), `ip link shows the bridge ${st.bridge}`);
+    const row = await wb.waitRow(networks, [TS_NET, `tsnet (${st.bridge})`]);
+    assert.match(await row.innerText(), new RegExp(`tsnet \\(${st.bridge}\\) · 10\\.213\\.7\\.0/24 · 0 containers`));
+    await wb.notification(`created network "${TS_NET}" (${driver})`).waitFor();
+  });
+
+  it('shows containers on the tsnet network with host-side veth, MAC and port maps, a picked port too', async function () {
+    this.timeout(120_000);
+    const tsPort = await freePort();
+    // -p 127.0.0.1:tsPort:80 -p 8080 (tsnet picks the host port)
+    const web = await docker.createContainer({
+      Image: IMAGE, name: TS_WEB, Cmd: ['httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
+      HostConfig: { NetworkMode: TS_NET, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(tsPort) }], '8080/tcp': [{ HostIp: '', HostPort: '' }] } },
+    });
+    await web.start();
+    const plain = await docker.createContainer({ Image: IMAGE, name: TS_PLAIN, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: TS_NET } });
+    await plain.start();
+    const netId = (await docker.getNetwork(TS_NET).inspect()).Id;
+    const st = await tsnetNetwork(netId, (n) => n.endpoints.length === 2 && n.endpoints.some((e) => e.ports.some((p) => p.containerPort === 8080)));
+    const byContainer: Record<string, EndpointStatus> = {};
+    for (const name of [TS_WEB, TS_PLAIN]) {
+      const c = await docker.getContainer(name).inspect();
+      const dep = c.NetworkSettings.Networks[TS_NET];
+      const ep = st.endpoints.find((e) => e.id === dep.EndpointID);
+      assert.ok(ep, `the driver's status lists ${name}'s endpoint`);
+      assert.strictEqual(ep.mac, dep.MacAddress, `${name}: MAC as Docker has it`);
+      assert.strictEqual(ep.ipv4?.split('/')[0], dep.IPAddress, `${name}: address as Docker has it`);
+      const link = hostLink(ep.hostVeth);
+      assert.ok(link, `ip link shows ${name}'s host-side veth ${ep.hostVeth}`);
+      assert.strictEqual(link.master, st.bridge, `${ep.hostVeth} is a port of ${st.bridge}`);
+      byContainer[name] = ep;
+      const row = await wb.waitRow(networks, [name, dep.IPAddress, ep.hostVeth]);
+      assert.strictEqual((await row.innerText()).replace(/\s+/g, ' ').trim(), `${name} ${dep.IPAddress} · ${dep.MacAddress} · veth ${ep.hostVeth} · running`);
+    }
+    await wb.waitRow(networks, [TS_NET, `tsnet (${st.bridge})`, '2 containers']);
+    const fixed = byContainer[TS_WEB].ports.find((p) => p.containerPort === 80);
+    assert.ok(fixed && fixed.hostPort === tsPort && fixed.hostIP === '127.0.0.1' && !fixed.picked, JSON.stringify(byContainer[TS_WEB].ports));
+    const picked = byContainer[TS_WEB].ports.filter((p) => p.containerPort === 8080);
+    assert.ok(picked.length > 0 && picked.every((p) => p.picked && p.hostPort > 0), `tsnet picked the port of -p 8080: ${JSON.stringify(picked)}`);
+    const dockerSays = (await docker.getContainer(TS_WEB).inspect()).NetworkSettings.Ports['8080/tcp'] ?? [];
+    for (const b of dockerSays) if (b.HostPort) assert.strictEqual(Number(b.HostPort), picked[0].hostPort, `Docker and tsnet agree on the picked port: ${JSON.stringify(dockerSays)}`);
+    const fixedRow = await wb.waitRow(networks, [`127.0.0.1:${tsPort} → 80/tcp`]);
+    assert.match(await fixedRow.innerText(), /HTTP/);
+    const pickedRow = await wb.waitRow(networks, [`:${picked[0].hostPort} → 8080/tcp`]);
+    assert.match(await pickedRow.innerText(), /port picked by tsnet/);
+    await wb.screenshot('tsnet-tree');
   });
 });

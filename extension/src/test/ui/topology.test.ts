@@ -1,10 +1,12 @@
 /**
  * The topology webview in a real VS Code (code-server) through headless Chromium, against the real
- * dockerd: two networks of the tsnet driver when one is installed (bridge otherwise), a bridge
- * network, a pod of two containers sharing one namespace and three published ports. The picture is
- * checked from its DOM against what Docker and the kernel have, the interactions are exercised,
- * and screenshots go to <repo>/test-artifacts/topology/. Every Docker object made here is named
- * `tstt-*` and removed in the after hook, also on failure.
+ * dockerd and the real tsnet driver the harness starts (scripts/test-ui.sh: TSNET_TEST_DRIVER,
+ * TSNET_TEST_STATUS_SOCKET): two tsnet networks, a bridge network, a pod of two containers sharing
+ * one namespace and three published ports (one programmed by tsnet). The picture is checked from
+ * its DOM against what Docker, the driver's status API and the kernel have, the interactions are
+ * exercised (clicking reveals the row in the tree), and screenshots go to
+ * <repo>/test-artifacts/topology/. Every Docker object made here is named `tstt-*` and removed in
+ * the after hook, also on failure.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -12,7 +14,9 @@ import * as net from 'net';
 import * as path from 'path';
 import Docker from 'dockerode';
 import type { FrameLocator } from 'playwright-core';
-import { requireEnv, Workbench } from './workbench';
+import { fetchTsnetStatus } from '../../docker/tsnet-status';
+import type { StatusReport } from '@tsnet/shared';
+import { hostLink, requireEnv, Workbench } from './workbench';
 
 const PREFIX = 'tstt-';
 const IMAGE = 'tsnet-test-busybox:latest';
@@ -25,8 +29,6 @@ const DB = `${PREFIX}db`;
 const LATE = `${PREFIX}late`;
 const SUBNETS: Record<string, string> = { [NET_A]: '10.214.1.0/24', [NET_B]: '10.214.2.0/24', [NET_C]: '10.214.3.0/24' };
 
-/** The tsnet driver's name as `-d` takes it (CI may run it under another name). */
-const TSNET_DRIVER = process.env.TSNET_TEST_DRIVER || 'tsnet';
 
 const docker = new Docker();
 const repo = path.resolve(__dirname, '../../../..');
@@ -72,41 +74,13 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
   }
 }
 
-/** A network of the tsnet driver when one answers, else of Docker's bridge driver. */
-async function createNetwork(name: string, preferTsnet: boolean): Promise<{ id: string; driver: string }> {
-  const config = (driver: string) => ({
-    Name: name, Driver: driver, CheckDuplicate: true, Labels: { 'tsnet.test': 'topology' },
+/** A network of the tsnet driver the harness runs (`tsnet`) or of Docker's bridge driver. */
+async function createNetwork(name: string, tsnetDriver: string | undefined): Promise<{ id: string; driver: string }> {
+  const n = await docker.createNetwork({
+    Name: name, Driver: tsnetDriver ?? 'bridge', CheckDuplicate: true, Labels: { 'tsnet.test': 'topology' },
     IPAM: { Driver: 'default', Config: [{ Subnet: SUBNETS[name], Gateway: SUBNETS[name].replace(/0\/24$/, '1') }] },
   });
-  if (preferTsnet) {
-    try {
-      const n = await docker.createNetwork(config(TSNET_DRIVER));
-      return { id: n.id, driver: 'tsnet' };
-    } catch {
-      // no tsnet driver on this host: fall through to bridge
-    }
-  }
-  const n = await docker.createNetwork(config('bridge'));
-  return { id: n.id, driver: 'bridge' };
-}
-
-/**
- * The UI harness unpacks package.json and dist/ into code-server's extensions folder; the webview
- * also needs media/topology (its script and css). Copy it there when the harness did not.
- */
-function ensureMediaInstalled(url: string): void {
-  const folder = new URL(url).searchParams.get('folder');
-  if (!folder) return;
-  const extensions = path.join(path.dirname(folder), 'extensions');
-  if (!fs.existsSync(extensions)) return;
-  const ext = path.resolve(__dirname, '../../..');
-  for (const dir of fs.readdirSync(extensions).filter((d) => d.startsWith('tsnet.tsnet-networks-'))) {
-    const target = path.join(extensions, dir, 'media', 'topology');
-    if (fs.existsSync(path.join(target, 'dist', 'webview.js'))) continue;
-    fs.mkdirSync(path.join(target, 'dist'), { recursive: true });
-    fs.copyFileSync(path.join(ext, 'media/topology/topology.css'), path.join(target, 'topology.css'));
-    fs.copyFileSync(path.join(ext, 'media/topology/dist/webview.js'), path.join(target, 'dist', 'webview.js'));
-  }
+  return { id: n.id, driver: tsnetDriver ? 'tsnet' : 'bridge' };
 }
 
 interface Attached {
@@ -117,6 +91,13 @@ interface Attached {
 describe('tsnet topology webview in code-server (real dockerd)', function () {
   let wb: Workbench;
   let frame: FrameLocator;
+  let tsnetDriver: string;
+  let statusSocket: string;
+  const status = async (): Promise<StatusReport> => {
+    const r = await fetchTsnetStatus(statusSocket);
+    if (!r.reachable) throw new Error(`the tsnet driver's status API does not answer: ${r.reason}`);
+    return r.report;
+  };
   const nets: Record<string, { id: string; driver: string }> = {};
   const ids: Record<string, string> = {};
   const ports: number[] = [];
@@ -148,14 +129,16 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
   before(async function () {
     this.timeout(180_000);
     const url = requireEnv('CODE_SERVER_URL');
+    tsnetDriver = requireEnv('TSNET_TEST_DRIVER');
+    statusSocket = requireEnv('TSNET_TEST_STATUS_SOCKET');
     await docker.ping();
     await docker.getImage(IMAGE).inspect().catch(() => {
       throw new Error(`image ${IMAGE} is missing: bash scripts/make-test-image.sh`);
     });
     await removeOurObjects();
-    nets[NET_A] = await createNetwork(NET_A, true);
-    nets[NET_B] = await createNetwork(NET_B, true);
-    nets[NET_C] = await createNetwork(NET_C, false);
+    nets[NET_A] = await createNetwork(NET_A, tsnetDriver);
+    nets[NET_B] = await createNetwork(NET_B, tsnetDriver);
+    nets[NET_C] = await createNetwork(NET_C, undefined);
     for (let i = 0; i < 3; i++) ports.push(await freePort());
     // The pod: web publishes two ports on the bridge network C and joins A; side shares web's namespace.
     const web = await docker.createContainer({
@@ -168,16 +151,16 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
     const side = await docker.createContainer({ Image: IMAGE, name: SIDE, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: `container:${web.id}` } });
     ids[SIDE] = side.id;
     await side.start();
+    // db publishes its port on the tsnet network B (the driver programs that map) and joins C.
     const db = await docker.createContainer({
       Image: IMAGE, name: DB, Cmd: ['sleep', '3600'], ExposedPorts: { '5432/tcp': {} },
-      HostConfig: { NetworkMode: NET_C, PortBindings: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: String(ports[2]) }] } },
+      HostConfig: { NetworkMode: NET_B, PortBindings: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: String(ports[2]) }] } },
     });
     ids[DB] = db.id;
-    await docker.getNetwork(nets[NET_B].id).connect({ Container: db.id });
+    await docker.getNetwork(nets[NET_C].id).connect({ Container: db.id });
     await db.start();
     await readAttachments(WEB);
     await readAttachments(DB);
-    ensureMediaInstalled(url);
     wb = await Workbench.open(url, ARTIFACTS);
   });
 
@@ -215,6 +198,13 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
       const bridge = /bridge (\S+)/.exec(text)?.[1];
       assert.ok(bridge, `a bridge name in ${text}`);
       if (nets[name].driver === 'bridge') assert.strictEqual(bridge, info.Options?.['com.docker.network.bridge.name'] ?? `br-${nets[name].id.slice(0, 12)}`);
+      else {
+        assert.strictEqual(info.Driver, tsnetDriver);
+        const st = (await status()).networks.find((n) => n.id === nets[name].id);
+        assert.ok(st, `the driver's status lists ${name}`);
+        assert.strictEqual(bridge, st.bridge, `the bridge the driver made for ${name}`);
+        assert.match(text, /tsnet/, `${name} is drawn as a tsnet network: ${text}`);
+      }
       assert.ok(fs.existsSync(`/sys/class/net/${bridge}/bridge`), `bridge ${bridge} exists in the kernel`);
     }
   });
@@ -243,7 +233,14 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
         assert.strictEqual(await node(`ns:${owner}`).locator(`[data-ref-kind="endpoint"][data-ref-id="${ep.endpointId}"]`).count(), 1);
         const label = (await e.locator('.edge-label').allTextContents())[0];
         if (label) assert.ok(fs.existsSync(`/sys/class/net/${label}`), `host-side veth ${label} exists in the kernel`);
-        if (nets[netName].driver === 'tsnet') assert.ok(label, `a tsnet endpoint shows its host-side veth (${ctr} on ${netName})`);
+        if (nets[netName].driver === 'tsnet') {
+          const st = (await status()).networks.find((n) => n.id === nets[netName].id)?.endpoints.find((x) => x.id === ep.endpointId);
+          assert.ok(st, `the driver's status lists ${ctr}'s endpoint on ${netName}`);
+          assert.strictEqual(label, st.hostVeth, `a tsnet endpoint shows its host-side veth (${ctr} on ${netName})`);
+          const link = hostLink(label);
+          assert.ok(link, `ip link shows ${label}`);
+          assert.strictEqual(link.master, (await status()).networks.find((n) => n.id === nets[netName].id)?.bridge, `${label} is a port of the network's bridge`);
+        }
       }
     }
   });
@@ -261,6 +258,11 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
       assert.strictEqual(await e.count(), 1);
       assert.strictEqual(await e.getAttribute('data-target'), `cp:${ctr}:${ctrPort}/tcp`);
     }
+    // db's map is on the tsnet network B: the driver programmed it, as its status says.
+    const dbEp = (await status()).networks.find((n) => n.id === nets[NET_B].id)?.endpoints.find((x) => x.id === attached[DB][NET_B].endpointId);
+    const dbPorts = (await docker.getContainer(ids[DB]).inspect()).NetworkSettings.Ports['5432/tcp'] ?? [];
+    assert.ok(dbPorts.some((b) => b.HostPort === String(ports[2])), `Docker reports db's 5432 on ${ports[2]}: ${JSON.stringify(dbPorts)}`);
+    if (dbEp?.ports.length) assert.ok(dbEp.ports.some((p) => p.hostPort === ports[2] && p.containerPort === 5432), JSON.stringify(dbEp.ports));
     await frame.locator('#zoom-fit').click();
     await screenshot('topology-full');
   });
@@ -319,16 +321,33 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
     await frame.locator('#zoom-fit').click();
   });
 
-  it('reveals a clicked container (selected in the picture)', async () => {
+  it('reveals a clicked container, network or pod member in the tree (the row is selected)', async function () {
+    this.timeout(90_000);
+    const selectedRow = (title: string) => wb.page.locator('.part.sidebar .pane').filter({ has: wb.page.locator('.pane-header', { hasText: title }) })
+      .locator('.monaco-list-row.selected');
     const part = node(`ns:${ids[DB]}`).locator('[data-ref-kind="container"].container').first();
     await part.click();
     await eventually('db selected', async () => (await part.getAttribute('class'))?.includes('selected'));
-    await screenshot('topology-click');
+    // db's first attachment row in the Networks view: "tstt-db  <its IPv4> · <host veth> · running".
+    await eventually('db selected in the Networks view', async () => (await selectedRow('Networks').allInnerTexts()).some((t) => t.includes(DB)), 15_000);
+    const dbRow = (await selectedRow('Networks').allInnerTexts()).join(' | ');
+    assert.ok(Object.values(attached[DB]).some((a) => dbRow.includes(a.ip)), `the selected row shows one of db's addresses: ${dbRow}`);
+    await screenshot('topology-reveal-container');
+
+    await node(`net:${nets[NET_A].id}`).locator('[data-ref-kind="network"]').first().click();
+    await eventually('network A selected in the Networks view', async () => (await selectedRow('Networks').allInnerTexts()).some((t) => t.startsWith(NET_A) || t.includes(`${NET_A}\n`)), 15_000);
+    assert.match((await selectedRow('Networks').allInnerTexts()).join(' | '), /tsnet \(/);
+    await screenshot('topology-reveal-network');
+
+    // side joined web's namespace: it has no attachment of its own, so the Namespaces view shows it.
+    await node(`ns:${ids[WEB]}`).locator(`[data-ref-kind="container"][data-ref-id="${ids[SIDE]}"]`).first().click();
+    await eventually('side selected in the Namespaces view', async () => (await selectedRow('Namespaces').allInnerTexts()).some((t) => t.includes(SIDE)), 15_000);
+    await screenshot('topology-reveal-pod-member');
   });
 
   it('disconnects from the context menu, and the picture follows Docker', async function () {
     this.timeout(60_000);
-    const ep = attached[DB][NET_B];
+    const ep = attached[DB][NET_C];
     const row = node(`ns:${ids[DB]}`).locator(`[data-ref-kind="endpoint"][data-ref-id="${ep.endpointId}"]`);
     await row.click({ button: 'right' });
     const menu = frame.locator('#menu');
@@ -336,9 +355,9 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
     const items = await menu.locator('button').allTextContents();
     assert.ok(items.includes('Open shell') && items.includes('Inspect'), items.join(', '));
     await menu.locator('button', { hasText: 'Disconnect from this network' }).click();
-    await eventually('db disconnected from network B in Docker', async () => !(await docker.getContainer(ids[DB]).inspect()).NetworkSettings.Networks[NET_B], 20_000);
+    await eventually('db disconnected from network C in Docker', async () => !(await docker.getContainer(ids[DB]).inspect()).NetworkSettings.Networks[NET_C], 20_000);
     await eventually('the veth edge gone from the picture', async () => (await edge(`veth:${ep.endpointId}`).count()) === 0, 10_000);
-    delete attached[DB][NET_B];
+    delete attached[DB][NET_C];
   });
 
   it('adds a started container within seconds without reordering the others', async function () {

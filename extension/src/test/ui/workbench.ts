@@ -2,6 +2,7 @@
  * Driving the VS Code workbench served by code-server from headless Chromium (playwright-core):
  * the activity bar, tree rows, the command palette and quick inputs, dialogs and notifications.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -12,6 +13,17 @@ export function requireEnv(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the UI tests through scripts/test-ui.sh`);
   return v;
+}
+
+/** A link as `ip -j link show dev NAME` has it on the host, or undefined when there is none. */
+export function hostLink(name: string): { name: string; master?: string; mac?: string; state?: string } | undefined {
+  try {
+    const out = execFileSync('ip', ['-j', 'link', 'show', 'dev', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const l = (JSON.parse(out) as { ifname: string; master?: string; address?: string; operstate?: string }[])[0];
+    return l && { name: l.ifname, master: l.master, mac: l.address, state: l.operstate };
+  } catch {
+    return undefined;
+  }
 }
 
 export class Workbench {

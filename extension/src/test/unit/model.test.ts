@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { bridgeName, type StatusReport } from '@tsnet/shared';
-import { buildGraph, isTsnetDriver } from '../../docker/model';
+import { buildGraph, isTsnetDriver, setTsnetDriverNames } from '../../docker/model';
 import type { DockerContainer, DockerNetwork } from '../../docker/docker-types';
 import type { NetworkGraph } from '../../docker/model-types';
 
@@ -181,5 +181,18 @@ describe('isTsnetDriver', () => {
   it('recognises the driver under its plugin names', () => {
     for (const d of ['tsnet', 'tsnet:latest', 'example/tsnet:1.2']) assert.ok(isTsnetDriver(d), d);
     for (const d of ['bridge', 'tsnetx', 'my-tsnet', '', undefined]) assert.ok(!isTsnetDriver(d), String(d));
+  });
+
+  it('recognises the names of the tsnet.driverNames setting, tagged or not', () => {
+    const names = ['tsnet', 'tsnetui'];
+    for (const d of ['tsnetui', 'tsnetui:latest', 'example/tsnetui:2', 'tsnet:latest']) assert.ok(isTsnetDriver(d, names), d);
+    for (const d of ['tsnetuix', 'bridge', 'tsnetbench']) assert.ok(!isTsnetDriver(d, names), d);
+    try {
+      setTsnetDriverNames(['tsnetci']);
+      assert.ok(isTsnetDriver('tsnetci') && isTsnetDriver('tsnet') && !isTsnetDriver('tsnetui'));
+      assert.ok(buildGraph([{ Id: 'a'.repeat(64), Name: 'n', Driver: 'tsnetci' } as DockerNetwork], []).networks[0].tsnet);
+    } finally {
+      setTsnetDriverNames(['tsnet']);
+    }
   });
 });
