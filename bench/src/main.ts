@@ -116,16 +116,17 @@ async function main(): Promise<void> {
   await attempt('figures 1-4, 6', () =>
     withDriver(bench, async () => {
       for (const l of await removeBenchObjects(1)) log(`left by an earlier run, cannot be removed: ${l}`);
+      const suffix = Date.now().toString(36).slice(-5);
       const removeOurs = async () => {
         for (const l of await removeBenchObjects()) {
-          const what = `after the run dockerd refused to remove ${l} (no container is attached: dockerd's endpoint count leaked; only a dockerd restart clears it). Each run uses fresh network names, so this does not block the next run`;
+          const when = l.includes(`-${suffix}:`) ? 'this run' : 'an earlier run';
+          const what = `dockerd refused to remove ${l} — made by ${when}; no container is attached (dockerd's endpoint count leaked; only a dockerd restart clears it). Each run uses fresh network names, so this does not block the next run`;
           results.incidents.push(what);
           log(what);
         }
       };
       // Fresh names each run: a network dockerd refuses to remove (seen: a leaked endpoint count
       // on the built-in bridge after 50 parallel removals) must not block the next run.
-      const suffix = Date.now().toString(36).slice(-5);
       await withCleanup('bench containers and networks', removeOurs, async () => {
         const nets: Networks = {
           tsnet: `tst-bench-tsnet-${suffix}`,
