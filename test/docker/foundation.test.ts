@@ -1,7 +1,7 @@
 /** Issue 2's slice: a tsnet network whose containers reach each other, and that leaves nothing behind. */
 import { strict as assert } from 'node:assert';
-import { bridgeName } from '@tsnet/shared';
-import { DRIVER_NAME, Scenario, docker, dockerFails, freeSubnet, hostLinks, linkExists, sh, startHttpd, httpFrom } from '../helpers/docker';
+import { bridgeName, vethHostName } from '@tsnet/shared';
+import { DRIVER_NAME, Scenario, docker, dockerFails, freeSubnet, linkExists, sh, startHttpd, httpFrom } from '../helpers/docker';
 
 describe('foundation: a tsnet network', function () {
   this.timeout(120_000);
@@ -43,18 +43,20 @@ describe('foundation: a tsnet network', function () {
   });
 
   it('leaves no bridge, veth or firewall rule behind after the containers and the network are removed', () => {
-    const vethsBefore = hostLinks('tsv').length;
     const sub = freeSubnet();
     const net = s.network(['-d', DRIVER_NAME, '--subnet', sub.v4]);
     const br = bridgeName(s.networkId(net));
     s.run(['--network', net]);
     s.run(['--network', net]);
-    assert.equal(hostLinks('tsv').length, vethsBefore + 2);
+    const endpoints = docker(['network', 'inspect', '-f', '{{range .Containers}}{{.EndpointID}} {{end}}', net]).split(' ').filter(Boolean);
+    assert.equal(endpoints.length, 2);
+    const veths = endpoints.map(vethHostName);
+    for (const v of veths) assert.match(sh('ip', ['-o', 'link', 'show', 'dev', v]), new RegExp(`master ${br}`), `${v} is on ${br}`);
     assert.ok(sh('nft', ['list', 'table', 'inet', 'tsnet']).includes(br), 'the tsnet table names the bridge');
     assert.match(sh('iptables', ['-S', 'DOCKER-USER']), new RegExp(`-i ${br} .*-j ACCEPT`));
     s.cleanup();
     assert.equal(linkExists(br), false, `bridge ${br} still exists`);
-    assert.equal(hostLinks('tsv').length, vethsBefore);
+    for (const v of veths) assert.equal(linkExists(v), false, `veth ${v} still exists`);
     assert.ok(!sh('nft', ['list', 'table', 'inet', 'tsnet']).includes(br), 'rules for the bridge remain in the tsnet table');
     assert.ok(!sh('iptables', ['-S', 'DOCKER-USER']).includes(br), 'DOCKER-USER still names the bridge');
   });
