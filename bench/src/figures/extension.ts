@@ -21,12 +21,43 @@ interface TopologyJson {
   errors?: string[];
 }
 
+/** What extension/scripts/bench-activation.js prints with --json. */
+interface ActivationJson {
+  networks: number;
+  containers: number;
+  runs: number;
+  activationToTreeMs: number;
+  runsMs: number[];
+  reloadToTreeMedianMs?: number;
+}
+
 export interface ExtensionResult {
   script?: string;
+  /** extension/scripts/bench-activation.js: activation → rendered Networks tree (fake dockerd, code-server). */
+  activation?: { script: string; networks: number; containers: number; runs: number; ms: Summary; reloadToTreeMs?: number; error?: string };
   topology?: { networks: number; containers: number; runs: number; cold: Summary; warm: Summary; layoutMs: number; drawMs: number };
   /** Lines another script printed that look like figures, at most 10. */
   figures: string[];
   error?: string;
+}
+
+const ACTIVATION_SCRIPT = 'bench-activation.js';
+
+/** Activation → rendered tree (extension/scripts/bench-activation.js), when the script is there. */
+async function activationFigure(repoRoot: string): Promise<ExtensionResult['activation']> {
+  const script = path.join(repoRoot, 'extension/scripts', ACTIVATION_SCRIPT);
+  if (!fs.existsSync(script)) return undefined;
+  const rel = path.relative(repoRoot, script);
+  log(`extension: running ${rel}`);
+  const r = await run(process.execPath, [script, '--networks', '50', '--containers', '500', '--json'], { allowFail: true, timeoutMs: 10 * 60_000 });
+  const jsonLine = r.stdout.split('\n').reverse().find((l) => l.trim().startsWith('{'));
+  const error = r.code === 0 ? undefined : `exit ${r.code}: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 300)}`;
+  try {
+    const j = JSON.parse(jsonLine ?? '') as ActivationJson;
+    return { script: rel, networks: j.networks, containers: j.containers, runs: j.runs, ms: summarize(j.runsMs), reloadToTreeMs: j.reloadToTreeMedianMs, error };
+  } catch {
+    return { script: rel, networks: 50, containers: 500, runs: 0, ms: summarize([]), error: error ?? 'printed no JSON' };
+  }
 }
 
 /** Where the extension's engineers put benchmark scripts (first match wins). */
@@ -35,11 +66,16 @@ export function findExtensionBench(repoRoot: string): string | undefined {
   const benchDir = path.join(repoRoot, 'bench');
   for (const f of fs.existsSync(benchDir) ? fs.readdirSync(benchDir) : []) if (/^topology-render\.(mjs|cjs|js|sh)$/.test(f)) candidates.push(path.join(benchDir, f));
   const scripts = path.join(repoRoot, 'extension/scripts');
-  for (const f of fs.existsSync(scripts) ? fs.readdirSync(scripts) : []) if (/bench/i.test(f) && /\.(mjs|cjs|js|sh)$/.test(f)) candidates.push(path.join(scripts, f));
+  for (const f of fs.existsSync(scripts) ? fs.readdirSync(scripts) : []) if (/bench/i.test(f) && /\.(mjs|cjs|js|sh)$/.test(f) && f !== ACTIVATION_SCRIPT) candidates.push(path.join(scripts, f));
   return candidates.sort()[0];
 }
 
 export async function extensionFigures(repoRoot: string): Promise<ExtensionResult> {
+  const activation = await activationFigure(repoRoot);
+  return { ...(await topologyFigures(repoRoot)), activation };
+}
+
+async function topologyFigures(repoRoot: string): Promise<ExtensionResult> {
   const script = findExtensionBench(repoRoot);
   if (!script) return { figures: [] };
   const rel = path.relative(repoRoot, script);

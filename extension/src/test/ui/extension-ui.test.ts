@@ -305,7 +305,8 @@ describe('tsnet extension in code-server (real dockerd)', function () {
       assert.strictEqual(link.master, st.bridge, `${ep.hostVeth} is a port of ${st.bridge}`);
       byContainer[name] = ep;
       const row = await wb.waitRow(networks, [name, dep.IPAddress, ep.hostVeth]);
-      assert.strictEqual((await row.innerText()).replace(/\s+/g, ' ').trim(), `${name} ${dep.IPAddress} · ${dep.MacAddress} · veth ${ep.hostVeth} · running`);
+      assert.strictEqual(await row.locator('.label-name').first().innerText(), name);
+      assert.strictEqual((await row.locator('.label-description').first().innerText()).trim(), `${dep.IPAddress} · ${dep.MacAddress} · veth ${ep.hostVeth} · running`);
     }
     await wb.waitRow(networks, [TS_NET, `tsnet (${st.bridge})`, '2 containers']);
     const fixed = byContainer[TS_WEB].ports.find((p) => p.containerPort === 80);
