@@ -30,6 +30,9 @@ driver_socket=/run/docker/plugins/$driver_name.sock
 status_socket=/run/tsnet/$driver_name-status.sock
 mkdir -p "$repo/test-artifacts/extension" "$repo/test-artifacts/topology" /run/docker/plugins /run/tsnet
 driver_log=$repo/test-artifacts/extension/driver.log
+# Screenshots of failures of an earlier run would mislead: only this run's stay.
+rm -f "$repo"/test-artifacts/extension/failed-*.png "$repo"/test-artifacts/extension/failure.png \
+  "$repo"/test-artifacts/topology/failed-*.png "$repo"/test-artifacts/topology/failure.png
 
 work=$(mktemp -d /tmp/tsnet-ui.XXXXXX)
 state=$(mktemp -d /tmp/tsnet-ui-state.XXXXXX)
