@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const warnings: string[] = [];
   if (loaded.problems.length > 0) {
     warnings.push(...loaded.problems);
-    if (loaded.quarantinedTo) warnings.push(`the damaged store was kept as ${loaded.quarantinedTo}; networks are rebuilt from the kernel`);
+    if (loaded.quarantined.length > 0) warnings.push(`damaged files were kept as ${loaded.quarantined.join(', ')}; what they held is rebuilt from the kernel`);
     for (const p of warnings) log.error(p);
   }
 
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     state: loaded.state,
   };
   const driver = new Driver(deps);
-  const rec = await reconcile(driver, deps, loaded.quarantinedTo !== undefined);
+  const rec = await reconcile(driver, deps, loaded.quarantined.length > 0, loaded.orphanEndpoints);
   warnings.push(...rec.warnings);
 
   const metrics = new Metrics();

@@ -305,18 +305,19 @@ describe('durability: restarts, crashes and bad state lose nothing and leak noth
       assert.ok(pingOk(s, a, ipB));
 
       await driver.stop('SIGTERM');
-      const file = path.join(driver.stateDir, 'state.json');
+      const dir = path.join(driver.stateDir, 'networks');
+      const file = path.join(dir, `${netId}.json`);
       const text = fs.readFileSync(file, 'utf8');
       assert.ok(text.includes(netId), 'the store did not hold the network');
-      const before = new Set(fs.readdirSync(driver.stateDir));
+      const before = new Set(fs.readdirSync(dir));
       if (damage === 'truncated') fs.truncateSync(file, Math.floor(text.length / 2));
       else fs.writeFileSync(file, Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
       const logFrom = driver.log.length;
       await startAgain();
 
-      const kept = fs.readdirSync(driver.stateDir).filter((f) => f.startsWith('state.json.damaged-') && !before.has(f));
-      assert.equal(kept.length, 1, `damaged file kept aside: ${fs.readdirSync(driver.stateDir).join(', ')}`);
-      const keptBytes = fs.readFileSync(path.join(driver.stateDir, kept[0]));
+      const kept = fs.readdirSync(dir).filter((f) => f.startsWith(`${netId}.json.damaged-`) && !before.has(f));
+      assert.equal(kept.length, 1, `damaged file kept aside: ${fs.readdirSync(dir).join(', ')}`);
+      const keptBytes = fs.readFileSync(path.join(dir, kept[0]));
       assert.equal(keptBytes.length, damage === 'truncated' ? Math.floor(text.length / 2) : 3000, 'the damaged file was changed');
       let st: StatusReport;
       try {
@@ -325,7 +326,7 @@ describe('durability: restarts, crashes and bad state lose nothing and leak noth
         throw new Error(`status API: ${e}; driver alive: ${driver.proc?.exitCode === null}; log:\n${driver.log.slice(-3000)}`);
       }
       const says = st.warnings.join('\n');
-      assert.match(says, /state\.json: not valid JSON/, `warnings: ${says}`);
+      assert.match(says, new RegExp(`networks/${netId}\\.json: not valid JSON`), `warnings: ${says}`);
       assert.ok(says.includes(kept[0]), `the warnings do not name ${kept[0]}: ${says}`);
       assert.match(says, new RegExp(`recovered network ${netId.slice(0, 11)}.*${sub.v4.replace(/\./g, '\\.')}`));
       assert.match(driver.log.slice(logFrom), /not valid JSON/, 'the log does not say what could not be read');

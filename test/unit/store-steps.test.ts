@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Store } from '@tsnet/driver/dist/state/store';
+import type { EndpointRecord, NetworkRecord } from '@tsnet/driver/dist/state/types';
 import { runSteps } from '@tsnet/driver/dist/core/steps';
 import { KeyedQueue } from '@tsnet/driver/dist/core/queue';
 
@@ -11,15 +12,41 @@ describe('store (driver/state/store)', () => {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-unit-store-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('starts empty, saves atomically and loads what it saved', async () => {
+  const net = (id: string) => ({ config: { id, bridge: `tsn-${id}`, ipv4: [], ipv6Subnets: [] }, bridgeAdopted: false, createdAt: 'x', endpoints: {} }) as never as NetworkRecord;
+  const ep = (id: string, networkId: string) => ({ id, networkId, hostVeth: `tsv${id}`, containerVeth: `tsc${id}`, mac: '', joined: false, ports: [], createdAt: 'x' }) as EndpointRecord;
+
+  it('starts empty, writes one file per object, and loads what it wrote', async () => {
     const a = new Store(dir);
     const { state, problems } = a.load();
     assert.deepEqual(problems, []);
-    state.pending = ['tsvabc'];
     a.bind(() => state);
-    await a.save();
-    assert.deepEqual(new Store(dir).load().state.pending, ['tsvabc']);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['state.json'], 'no temporary file is left');
+    state.networks.n1 = net('n1');
+    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
+    state.pending = ['tsvabc'];
+    await a.network('n1').endpoint('e1').pending().save();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')), ['n1.json']);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json']);
+    const back = new Store(dir).load();
+    assert.deepEqual(back.state.pending, ['tsvabc']);
+    assert.deepEqual(Object.keys(back.state.networks.n1.endpoints), ['e1']);
+    delete state.networks.n1.endpoints.e1;
+    await a.endpoint('e1').save();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), [], 'a removed object loses its file');
+  });
+
+  it('writes only what was marked, so a save does not grow with the number of endpoints', async () => {
+    const s = new Store(dir);
+    const { state } = s.load();
+    s.bind(() => state);
+    state.networks.n1 = net('n1');
+    for (let i = 0; i < 200; i++) state.networks.n1.endpoints[`e${i}`] = ep(`e${i}`, 'n1');
+    await s.everything().save();
+    const before = fs.statSync(path.join(dir, 'endpoints', 'e5.json')).mtimeMs;
+    state.networks.n1.endpoints.e7.joined = true;
+    await new Promise((r) => setTimeout(r, 20));
+    await s.endpoint('e7').save();
+    assert.equal(fs.statSync(path.join(dir, 'endpoints', 'e5.json')).mtimeMs, before, 'an unmarked endpoint was rewritten');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', 'e7.json'), 'utf8')).joined, true);
   });
 
   it('coalesces concurrent saves into few writes', async () => {
@@ -30,28 +57,25 @@ describe('store (driver/state/store)', () => {
       snapshots++;
       return state;
     });
-    await Promise.all(Array.from({ length: 50 }, () => s.save()));
+    await Promise.all(Array.from({ length: 50 }, () => s.pending().save()));
     assert.ok(snapshots <= 3, `${snapshots} writes for 50 saves`);
   });
 
-  it('keeps a truncated file aside, says what it could not read, and starts empty', () => {
-    fs.writeFileSync(path.join(dir, 'state.json'), '{"version":1,"networks":{"abc":{"con');
+  it('keeps a truncated file aside, says what it could not read, and loads the rest', () => {
+    fs.mkdirSync(path.join(dir, 'networks'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'endpoints'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'networks', 'n1.json'), '{"config":{"id":"n1","bri');
+    fs.writeFileSync(path.join(dir, 'networks', 'n2.json'), JSON.stringify(net('n2')));
+    fs.writeFileSync(path.join(dir, 'endpoints', 'e1.json'), JSON.stringify(ep('e1', 'n1')));
+    fs.writeFileSync(path.join(dir, 'endpoints', 'e2.json'), JSON.stringify({ id: 'e2' }));
     const r = new Store(dir).load();
-    assert.match(r.problems[0], /not valid JSON/);
-    assert.ok(r.quarantinedTo && fs.existsSync(r.quarantinedTo));
-    assert.deepEqual(r.state.networks, {});
-    assert.equal(fs.existsSync(path.join(dir, 'state.json')), false);
-  });
-
-  it('drops only the records that are incomplete', () => {
-    const good = { config: { bridge: 'tsn-a', ipv4: [] }, endpoints: { e1: { hostVeth: 'tsv1', ports: [] }, e2: { nope: 1 } } };
-    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, networks: { a: good, b: { config: null } } }));
-    const r = new Store(dir).load();
-    assert.deepEqual(Object.keys(r.state.networks), ['a']);
-    assert.deepEqual(Object.keys(r.state.networks.a.endpoints), ['e1']);
     assert.equal(r.problems.length, 2);
-    assert.ok(r.problems.some((p) => /network b is incomplete/.test(p)));
-    assert.ok(r.problems.some((p) => /endpoint e2 of network a/.test(p)));
+    assert.match(r.problems[0], /networks\/n1\.json: not valid JSON/);
+    assert.match(r.problems[1], /endpoints\/e2\.json: the endpoint record is incomplete/);
+    assert.equal(r.quarantined.length, 2);
+    for (const q of r.quarantined) assert.ok(fs.existsSync(q), q);
+    assert.deepEqual(Object.keys(r.state.networks), ['n2']);
+    assert.deepEqual(r.orphanEndpoints.map((e) => e.id), ['e1'], 'the endpoint of the damaged network waits for recovery');
   });
 });
 

@@ -30,7 +30,7 @@ import type { EndpointRecord, NetworkRecord, PortMapRecord, StateDocument } from
 import type { Store } from '../state/store';
 import type { BoundSocket } from '../host/sockets';
 import { ConflictError, DriverError, NotFoundError } from './errors';
-import { KeyedQueue } from './queue';
+import { BackgroundWork, KeyedQueue } from './queue';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding } from './ports';
 
@@ -154,11 +154,11 @@ export class Driver {
         do: async () => {
           this.state.networks[config.id] = record;
           this.settle(config.bridge);
-          await this.deps.store.save();
+          await this.deps.store.network(config.id).save();
         },
         undo: async () => {
           delete this.state.networks[config.id];
-          await this.deps.store.save();
+          await this.deps.store.network(config.id).save();
         },
       });
       try {
@@ -175,11 +175,13 @@ export class Driver {
     return this.queue.run(networkId, async () => {
       const net = this.network(networkId);
       const { netlink, firewall } = this.deps;
-      const endpoints = Object.values(net.endpoints);
-      if (endpoints.length > 0) {
-        // dockerd removes endpoints first; these are leftovers (a container that vanished).
-        for (const ep of endpoints) await this.removeEndpointObjects(net, ep);
+      // dockerd removes endpoints first; any still here are leftovers (a container that vanished).
+      for (const ep of Object.values(net.endpoints)) {
+        await this.removePortMaps(net, ep);
+        await this.deleteLinkIfPresent(ep.hostVeth);
+        this.deps.store.endpoint(ep.id);
       }
+      await this.background.drain(net.config.id);
       await firewall.removeNetwork(toFirewallNetwork(net.config));
       if (net.bridgeAdopted) {
         for (const a of net.addedAddresses ?? []) await netlink.deleteAddress(net.config.bridge, a).catch(() => undefined);
@@ -187,7 +189,7 @@ export class Driver {
         await this.deleteLinkIfPresent(net.config.bridge);
       }
       delete this.state.networks[net.config.id];
-      await this.deps.store.save();
+      await this.deps.store.network(net.config.id).save();
       this.deps.log.info({ network: net.config.id, bridge: net.config.bridge }, 'network deleted');
     });
   }
@@ -280,11 +282,11 @@ export class Driver {
             do: async () => {
               net.endpoints[ep.id] = ep;
               this.settle(ep.hostVeth);
-              await this.deps.store.save();
+              await this.deps.store.endpoint(ep.id).save();
             },
             undo: async () => {
               delete net.endpoints[ep.id];
-              await this.deps.store.save();
+              await this.deps.store.endpoint(ep.id).save();
             },
           },
         ],
@@ -313,21 +315,28 @@ export class Driver {
   deleteEndpoint(req: EndpointRequest): Promise<void> {
     return this.queue.run(req.NetworkID, async () => {
       const net = this.network(req.NetworkID);
-      const ep = net.endpoints[req.EndpointID];
-      if (!ep) throw new NotFoundError('endpoint', req.EndpointID);
-      await this.removeEndpointObjects(net, ep);
+      const ep = this.endpoint(net, req.EndpointID);
+      await this.removePortMaps(net, ep);
+      // Deleted before the reply, as Docker's bridge driver does: when `docker rm` returns, the
+      // veth is gone. (The kernel takes ~15-30 ms; it runs in the netlink worker thread.)
+      await this.deleteLinkIfPresent(ep.hostVeth);
       delete net.endpoints[ep.id];
-      await this.deps.store.save();
+      await this.deps.store.endpoint(ep.id).save();
+      this.background.run(net.config.id, () => this.forgetConnections(ep));
     });
   }
 
-  private async removeEndpointObjects(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-    if (ep.ports.length > 0) {
-      await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
-      ep.ports = [];
-    }
-    await this.deleteLinkIfPresent(ep.hostVeth);
-    await this.forgetConnections(ep);
+  /** Removes an endpoint's port maps from the kernel; conntrack entries follow in the background. */
+  private async removePortMaps(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
+    if (ep.ports.length === 0) return;
+    await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
+    const datagrams = ep.ports.some((p) => p.proto !== 'tcp');
+    ep.ports = [];
+    this.deps.store.endpoint(ep.id);
+    // A UDP flow keeps its conntrack entry (and so its old DNAT) while packets keep coming: it
+    // must be gone before the port can be published again. TCP flows to a dead address just end.
+    if (datagrams) await this.forgetConnections(ep);
+    else this.background.run(net.config.id, () => this.forgetConnections(ep));
   }
 
   join(req: JoinRequest): Promise<JoinResponse> {
@@ -343,7 +352,8 @@ export class Driver {
       }
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
-      await this.deps.store.save();
+      // Informative only (restart logic copes without it): no need to make dockerd wait for a disk.
+      this.saveLater(this.deps.store.endpoint(ep.id));
       const res: JoinResponse = { InterfaceName: { SrcName: ep.containerVeth, DstPrefix: net.config.containerIfacePrefix } };
       if (!net.config.internal) {
         res.Gateway = net.config.ipv4[0].gateway;
@@ -357,14 +367,12 @@ export class Driver {
     return this.queue.run(req.NetworkID, async () => {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
-      if (ep.ports.length > 0) {
-        await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
-        ep.ports = [];
-        await this.forgetConnections(ep);
-      }
+      const hadPorts = ep.ports.length > 0;
+      await this.removePortMaps(net, ep);
       ep.joined = false;
       ep.sandboxKey = undefined;
-      await this.deps.store.save();
+      if (hadPorts) await this.deps.store.endpoint(ep.id).save();
+      else this.saveLater(this.deps.store.endpoint(ep.id));
     });
   }
 
@@ -436,7 +444,7 @@ export class Driver {
           name: 'persist port maps',
           do: async () => {
             ep.ports = planned;
-            await this.deps.store.save();
+            await this.deps.store.endpoint(ep.id).save();
           },
           undo: () => {
             ep.ports = previous;
@@ -452,10 +460,8 @@ export class Driver {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       if (ep.ports.length === 0) return;
-      await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
-      ep.ports = [];
-      await this.deps.store.save();
-      await this.forgetConnections(ep);
+      await this.removePortMaps(net, ep);
+      await this.deps.store.endpoint(ep.id).save();
     });
   }
 
@@ -531,34 +537,53 @@ export class Driver {
   private async intend(name: string): Promise<void> {
     const pending = (this.state.pending ??= []);
     if (!pending.includes(name)) pending.push(name);
-    await this.deps.store.save();
+    await this.deps.store.pending().save();
   }
 
   /** Drops a name from the journal; persisted with the next save. */
   private settle(name: string): void {
-    if (this.state.pending) this.state.pending = this.state.pending.filter((n) => n !== name);
+    if (this.state.pending?.includes(name)) {
+      this.state.pending = this.state.pending.filter((n) => n !== name);
+      this.deps.store.pending();
+    }
   }
+
+  /** Writes marked objects soon, without making the caller wait for the disk. */
+  private saveLater(store: Store): void {
+    store.save().catch((e) => this.deps.log.error({ err: String(e) }, 'could not save the store'));
+  }
+
+  /** Work that follows a reply (veth deletion, conntrack flushes); a network's removal waits for it. */
+  readonly background = new BackgroundWork((err) => this.deps.log.warn({ err: String(err) }, 'background work failed'));
 
   network(id: string): NetworkRecord {
     const net = this.state.networks[id] ?? this.completeRecovered(this.state.networks, id);
     if (!net) throw new NotFoundError('network', String(id));
     if (net.recovered && net.config.id !== id) {
       delete this.state.networks[net.config.id];
+      this.deps.store.network(net.config.id).network(id);
       net.config.id = id;
-      for (const e of Object.values(net.endpoints)) e.networkId = id;
+      for (const e of Object.values(net.endpoints)) {
+        e.networkId = id;
+        this.deps.store.endpoint(e.id);
+      }
       this.state.networks[id] = net;
+      this.saveLater(this.deps.store);
     }
     return net;
   }
 
   private endpoint(net: NetworkRecord, id: string): EndpointRecord {
     let ep = net.endpoints[id];
-    if (!ep && net.recovered) {
-      ep = Object.values(net.endpoints).find((e) => id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
+    if (!ep && typeof id === 'string') {
+      ep = Object.values(net.endpoints).find((e) => e.recovered && id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
       if (ep) {
         delete net.endpoints[ep.id];
+        this.deps.store.endpoint(ep.id).endpoint(id);
         ep.id = id;
+        ep.recovered = undefined;
         net.endpoints[id] = ep;
+        this.saveLater(this.deps.store);
       }
     }
     if (!ep) throw new NotFoundError('endpoint', String(id));

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
-import type { NetworkRecord } from '../state/types';
+import type { EndpointRecord } from '../state/types';
 import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
 
 export interface ReconcileReport {
@@ -22,13 +22,13 @@ export interface ReconcileReport {
   warnings: string[];
 }
 
-export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boolean): Promise<ReconcileReport> {
+export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boolean, orphanEndpoints: EndpointRecord[] = []): Promise<ReconcileReport> {
   const report: ReconcileReport = { recreated: [], removed: [], warnings: [] };
   const { netlink, firewall, log } = deps;
   await firewall.init();
   let links = await netlink.listLinks();
   const byName = new Map(links.map((l) => [l.name, l]));
-  if (storeLost) await recoverFromKernel(driver, deps, links, report);
+  if (storeLost) await recoverFromKernel(driver, deps, links, report, orphanEndpoints);
 
   for (const net of Object.values(driver.state.networks)) {
     const c = net.config;
@@ -136,7 +136,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   }
 
   driver.state.pending = [];
-  await deps.store.save();
+  await deps.store.everything().save();
   log.info({ recreated: report.recreated.length, removed: report.removed.length, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);
   return report;
@@ -146,10 +146,16 @@ function allSubnets(c: NetworkConfig): SubnetConfig[] {
   return [...c.ipv4, ...c.ipv6Subnets];
 }
 
-/** Rebuilds networks (and their endpoints' veths) from tsn-* bridges when the store was lost. */
-async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport): Promise<void> {
+/**
+ * Rebuilds what damaged files held, from the kernel: each tsn-* bridge no record owns becomes a
+ * network known by its ID prefix (options assumed default), and each tsv* veth on a bridge that
+ * no endpoint owns becomes an endpoint, taking its record back when that record survived in its
+ * own file (its network's file was the damaged one).
+ */
+async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport, orphans: EndpointRecord[]): Promise<void> {
   const addrs = await deps.netlink.listAddresses();
-  for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX))) {
+  const owned = new Set(Object.values(driver.state.networks).map((n) => n.config.bridge));
+  for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX) && !owned.has(l.name))) {
     const idPrefix = br.name.slice(BRIDGE_PREFIX.length);
     const subnets: SubnetConfig[] = addrs
       .filter((a) => a.ifindex === br.index)
@@ -176,23 +182,31 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
       ipv6Subnets,
       raw: {},
     };
-    const net: NetworkRecord = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: {}, recovered: true };
-    for (const v of links.filter((l) => l.masterIndex === br.index && l.name.startsWith(VETH_HOST_PREFIX))) {
+    driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: {}, recovered: true };
+    report.warnings.push(`recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}); its options are assumed default until dockerd speaks of it`);
+  }
+  const ownedVeths = new Set(Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)));
+  for (const net of Object.values(driver.state.networks)) {
+    const br = links.find((l) => l.name === net.config.bridge);
+    if (!br) continue;
+    for (const v of links.filter((l) => l.masterIndex === br.index && l.name.startsWith(VETH_HOST_PREFIX) && !ownedVeths.has(l.name))) {
+      const kept = orphans.find((o) => o.hostVeth === v.name);
       const epPrefix = v.name.slice(VETH_HOST_PREFIX.length);
-      net.endpoints[epPrefix] = {
-        id: epPrefix,
-        networkId: idPrefix,
-        hostVeth: v.name,
-        containerVeth: vethContainerName(epPrefix),
-        mac: '',
-        joined: v.peerIndex !== undefined && !links.some((l) => l.index === v.peerIndex),
-        ports: [],
-        createdAt: new Date().toISOString(),
-      };
+      const ep: EndpointRecord = kept
+        ? { ...kept, networkId: net.config.id }
+        : {
+            id: epPrefix,
+            networkId: net.config.id,
+            hostVeth: v.name,
+            containerVeth: vethContainerName(epPrefix),
+            mac: '',
+            joined: v.peerIndex !== undefined && !links.some((l) => l.index === v.peerIndex),
+            ports: [],
+            createdAt: new Date().toISOString(),
+            recovered: true,
+          };
+      net.endpoints[ep.id] = ep;
+      report.warnings.push(`recovered endpoint ${ep.id.slice(0, 12)} (veth ${v.name}) of network ${net.config.id.slice(0, 12)}${kept ? ' with its saved record' : ' from the kernel'}`);
     }
-    driver.state.networks[idPrefix] = net;
-    report.warnings.push(
-      `recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}) with ${Object.keys(net.endpoints).length} endpoint(s); its options are assumed default until dockerd speaks of it`,
-    );
   }
 }

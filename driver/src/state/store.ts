@@ -1,107 +1,190 @@
 /**
- * Crash-safe store of networks, endpoints and port maps: one JSON document replaced atomically
- * (write to a temporary file, fsync, rename over the old one, fsync the directory). A kill -9 at
- * any instant leaves either the old or the new document. Saves requested while one is being
- * written are coalesced into the next write (group commit), so parallel Joins share an fsync.
+ * Crash-safe store of networks, endpoints and port maps, one small JSON file per object:
+ *   networks/<network id>.json   a network's configuration
+ *   endpoints/<endpoint id>.json an endpoint, its addresses and its port maps
+ *   pending.json                 the journal of links about to be created
+ * Each file is replaced atomically (temporary file, fsync, rename, fsync of the directory), so
+ * a kill -9 at any instant leaves every object either old or new. A change writes only the
+ * objects it touched: the cost of a call does not grow with the number of endpoints. Saves
+ * asked for while a write is under way are coalesced into the next one (group commit), so
+ * parallel Joins share their fsyncs.
  *
- * Chosen over an embedded database because the state is small (kilobytes per hundred endpoints),
- * is read once at start, and a JSON file can be read and repaired by an operator with any tool.
+ * Files rather than an embedded database: the state is small, read once at start, and an
+ * operator can read or repair a JSON file with any tool. A damaged file is moved aside (never
+ * overwritten), reported, and only that object is lost; the rest loads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { NetworkRecord, StateDocument } from './types';
+import type { EndpointRecord, NetworkRecord, StateDocument } from './types';
 import { STATE_VERSION } from './types';
 
 export interface LoadResult {
   state: StateDocument;
-  /** What could not be read, in words, when the file was damaged. */
+  /** What could not be read, in words. */
   problems: string[];
-  /** Where the damaged file was kept, if it was. */
-  quarantinedTo?: string;
+  /** Where damaged files were kept. */
+  quarantined: string[];
+  /** Endpoints whose network record could not be read: the recovery from the kernel adopts them. */
+  orphanEndpoints: EndpointRecord[];
 }
 
+type Key = `n:${string}` | `e:${string}` | 'pending';
+
 export class Store {
-  readonly file: string;
+  private dirty = new Set<Key>();
   private writing: Promise<void> | null = null;
-  private pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  private snapshot: () => StateDocument = () => ({ version: STATE_VERSION, networks: {} });
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private snapshot: () => StateDocument = () => emptyState();
 
-  constructor(readonly dir: string) {
-    this.file = path.join(dir, 'state.json');
+  constructor(readonly dir: string) {}
+
+  private get networksDir(): string {
+    return path.join(this.dir, 'networks');
   }
 
-  /** Loads the store; a damaged file is moved aside (never overwritten) and reported. */
+  private get endpointsDir(): string {
+    return path.join(this.dir, 'endpoints');
+  }
+
+  private get pendingFile(): string {
+    return path.join(this.dir, 'pending.json');
+  }
+
+  /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), problems: [] };
-      throw e;
+    for (const d of [this.dir, this.networksDir, this.endpointsDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    const result: LoadResult = { state: emptyState(), problems: [], quarantined: [], orphanEndpoints: [] };
+    const damaged = (file: string, why: string) => {
+      result.problems.push(`${file}: ${why}`);
+      const to = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      fs.renameSync(file, to);
+      result.quarantined.push(to);
+    };
+    const read = (file: string): unknown => {
+      const text = fs.readFileSync(file, 'utf8');
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        damaged(file, `not valid JSON (${(e as Error).message}); ${text.length} bytes`);
+        return undefined;
+      }
+    };
+
+    for (const name of jsonFiles(this.networksDir)) {
+      const file = path.join(this.networksDir, name);
+      const rec = read(file) as NetworkRecord | undefined;
+      if (rec === undefined) continue;
+      const why = networkProblem(rec);
+      if (why) {
+        damaged(file, why);
+        continue;
+      }
+      rec.endpoints = {};
+      result.state.networks[rec.config.id] = rec;
     }
-    const problems: string[] = [];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      problems.push(`${this.file}: not valid JSON (${(e as Error).message}); ${text.length} bytes`);
+    for (const name of jsonFiles(this.endpointsDir)) {
+      const file = path.join(this.endpointsDir, name);
+      const ep = read(file) as EndpointRecord | undefined;
+      if (ep === undefined) continue;
+      const why = endpointProblem(ep);
+      if (why) {
+        damaged(file, why);
+        continue;
+      }
+      const net = result.state.networks[ep.networkId];
+      if (net) net.endpoints[ep.id] = ep;
+      else result.orphanEndpoints.push(ep);
     }
-    let state: StateDocument | undefined;
-    if (parsed !== undefined) {
-      const checked = validateState(parsed);
-      state = checked.state;
-      problems.push(...checked.problems.map((p) => `${this.file}: ${p}`));
+    if (fs.existsSync(this.pendingFile)) {
+      const pending = read(this.pendingFile);
+      if (Array.isArray(pending)) result.state.pending = pending.filter((n): n is string => typeof n === 'string');
+      else if (pending !== undefined) damaged(this.pendingFile, 'not a list of link names');
     }
-    if (problems.length === 0 && state) return { state, problems };
-    const quarantinedTo = `${this.file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    fs.renameSync(this.file, quarantinedTo);
-    return { state: state ?? emptyState(), problems, quarantinedTo };
+    return result;
   }
 
-  /** The function that yields the current state; called at each write. */
+  /** The function that yields the current state; read at each write. */
   bind(snapshot: () => StateDocument): void {
     this.snapshot = snapshot;
   }
 
-  /** Resolves once a write that started after this call has reached the disk. */
+  network(id: string): this {
+    this.dirty.add(`n:${id}`);
+    return this;
+  }
+
+  endpoint(id: string): this {
+    this.dirty.add(`e:${id}`);
+    return this;
+  }
+
+  pending(): this {
+    this.dirty.add('pending');
+    return this;
+  }
+
+  /** Marks every object of the state (and every file on disk) for the next save. */
+  everything(): this {
+    const s = this.snapshot();
+    this.pending();
+    for (const name of jsonFiles(this.networksDir)) this.network(name.slice(0, -5));
+    for (const name of jsonFiles(this.endpointsDir)) this.endpoint(name.slice(0, -5));
+    for (const n of Object.values(s.networks)) {
+      this.network(n.config.id);
+      for (const id of Object.keys(n.endpoints)) this.endpoint(id);
+    }
+    return this;
+  }
+
+  /** Resolves once every object marked before this call is on disk. */
   save(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      this.waiters.push({ resolve, reject });
       if (!this.writing) this.writing = this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const waiters = this.pending;
-      this.pending = [];
+    while (this.waiters.length > 0) {
+      const waiters = this.waiters;
+      const keys = [...this.dirty];
+      this.waiters = [];
+      this.dirty.clear();
       try {
-        await this.writeAtomically(JSON.stringify(this.snapshot(), null, 1));
+        await this.write(keys);
         for (const w of waiters) w.resolve();
       } catch (e) {
+        for (const k of keys) this.dirty.add(k); // written again with the next save
         for (const w of waiters) w.reject(e as Error);
       }
     }
     this.writing = null;
   }
 
-  private async writeAtomically(text: string): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
+  private async write(keys: Key[]): Promise<void> {
+    const state = this.snapshot();
+    const touched = new Set<string>();
+    for (const key of keys) {
+      let file: string;
+      let content: unknown;
+      if (key === 'pending') {
+        file = this.pendingFile;
+        content = state.pending ?? [];
+      } else if (key.startsWith('n:')) {
+        const id = key.slice(2);
+        file = path.join(this.networksDir, `${safe(id)}.json`);
+        const rec = state.networks[id];
+        content = rec ? { ...rec, endpoints: undefined } : undefined;
+      } else {
+        const id = key.slice(2);
+        file = path.join(this.endpointsDir, `${safe(id)}.json`);
+        content = findEndpoint(state, id);
+      }
+      if (content === undefined) await fs.promises.rm(file, { force: true });
+      else await writeAtomically(file, JSON.stringify(content, null, 1));
+      touched.add(path.dirname(file));
     }
-    await fs.promises.rename(tmp, this.file);
-    const dh = await fs.promises.open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    for (const dir of touched) await syncDir(dir);
   }
 }
 
@@ -109,34 +192,60 @@ export function emptyState(): StateDocument {
   return { version: STATE_VERSION, networks: {} };
 }
 
-/** Keeps every network and endpoint that reads correctly; names each one that does not. */
-function validateState(doc: unknown): { state: StateDocument; problems: string[] } {
-  const problems: string[] = [];
-  const state = emptyState();
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-    return { state, problems: ['the document is not an object'] };
+function findEndpoint(state: StateDocument, id: string): EndpointRecord | undefined {
+  for (const n of Object.values(state.networks)) if (n.endpoints[id]) return n.endpoints[id];
+  return undefined;
+}
+
+/** IDs come from dockerd (validated as [0-9a-zA-Z_.-]); never let one name a path elsewhere. */
+function safe(id: string): string {
+  if (!/^[0-9a-zA-Z_.-]{1,128}$/.test(id) || id.startsWith('.')) throw new Error(`cannot store an object with the ID ${JSON.stringify(id)}`);
+  return id;
+}
+
+function jsonFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
   }
-  const d = doc as Record<string, unknown>;
-  if (d.version !== STATE_VERSION) problems.push(`version ${JSON.stringify(d.version)} is not ${STATE_VERSION}`);
-  const networks = d.networks;
-  if (!networks || typeof networks !== 'object') {
-    problems.push('"networks" is missing');
-    return { state, problems };
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
-  for (const [id, n] of Object.entries(networks as Record<string, unknown>)) {
-    const rec = n as NetworkRecord;
-    if (!rec || typeof rec !== 'object' || !rec.config || typeof rec.config.bridge !== 'string' || !Array.isArray(rec.config.ipv4) || typeof rec.endpoints !== 'object' || rec.endpoints === null) {
-      problems.push(`network ${id} is incomplete and was dropped`);
-      continue;
-    }
-    for (const [eid, ep] of Object.entries(rec.endpoints)) {
-      if (!ep || typeof ep !== 'object' || typeof ep.hostVeth !== 'string' || !Array.isArray(ep.ports)) {
-        problems.push(`endpoint ${eid} of network ${id} is incomplete and was dropped`);
-        delete rec.endpoints[eid];
-      }
-    }
-    state.networks[id] = rec;
+  await fs.promises.rename(tmp, file);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await fs.promises.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
   }
-  if (Array.isArray(d.pending)) state.pending = d.pending.filter((n): n is string => typeof n === 'string');
-  return { state, problems };
+}
+
+function networkProblem(rec: unknown): string | undefined {
+  const r = rec as NetworkRecord;
+  if (!r || typeof r !== 'object' || !r.config || typeof r.config !== 'object') return 'not a network record';
+  if (typeof r.config.id !== 'string' || typeof r.config.bridge !== 'string' || !Array.isArray(r.config.ipv4) || !Array.isArray(r.config.ipv6Subnets)) {
+    return 'the network record is incomplete (id, bridge or subnets missing)';
+  }
+  return undefined;
+}
+
+function endpointProblem(rec: unknown): string | undefined {
+  const e = rec as EndpointRecord;
+  if (!e || typeof e !== 'object') return 'not an endpoint record';
+  if (typeof e.id !== 'string' || typeof e.networkId !== 'string' || typeof e.hostVeth !== 'string' || !Array.isArray(e.ports)) {
+    return 'the endpoint record is incomplete (id, network, veth or ports missing)';
+  }
+  return undefined;
 }

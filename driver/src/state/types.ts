@@ -21,6 +21,8 @@ export interface EndpointRecord {
   joined: boolean;
   ports: PortMapRecord[];
   createdAt: string;
+  /** Rebuilt from the kernel after its record was lost: only a prefix of the ID is known. */
+  recovered?: boolean;
 }
 
 export interface NetworkRecord {
