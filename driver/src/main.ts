@@ -20,7 +20,6 @@ import { removeNetworksDockerForgot } from './core/docker-sync';
 import { DockerClient, listNetworks } from './docker/client';
 import { createFirewall } from './firewall';
 import { openNetlink } from './netlink';
-import { listHostBoundSockets } from './host/sockets';
 import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysctl';
 import { Store } from './state/store';
 import { createStatusApp, listenStatus } from './status/server';
@@ -99,14 +98,17 @@ async function main(): Promise<void> {
   }
 
   const netlink = await openNetlink();
+  const conntrack = await openNetlink();
   const firewall = await createFirewall();
   const deps = {
     netlink,
+    conntrack,
     firewall,
     store,
     log,
     params: { set: writeSysctl, setInterface: writeInterfaceSysctl, setBridgePort: writeBridgePort },
-    boundSockets: () => listHostBoundSockets(),
+    boundSockets: async () =>
+      (await netlink.listSockets()).map((s) => ({ proto: s.proto.startsWith('tcp') ? ('tcp' as const) : ('udp' as const), family: s.proto.endsWith('6') ? (6 as const) : (4 as const), address: s.localAddress, port: s.localPort })),
     state: loaded.state,
   };
   const driver = new Driver(deps);
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
     status?.close();
     fs.rmSync(opts.socket, { force: true });
     setTimeout(() => process.exit(0), 200).unref();
-    void netlink.close().finally(() => process.exit(0));
+    void Promise.all([netlink.close(), conntrack.close()]).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

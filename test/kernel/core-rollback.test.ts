@@ -70,6 +70,7 @@ describe('core: every operation rolls back at every failing step (real kernel, t
     const store = new Store(stateDir);
     const deps: DriverDeps = {
       netlink: plan.wrap(netlink),
+      conntrack: netlink,
       firewall: plan.wrap(firewall),
       store,
       log: { debug() {}, info() {}, warn() {}, error() {} },

@@ -43,7 +43,7 @@ import {
   VETH_INFO_PEER,
 } from '@tsnet/driver/dist/netlink/rtnl';
 import { conntrackMatches, decodeConntrack, deleteConntrackRequest, dumpConntrackRequest } from '@tsnet/driver/dist/netlink/conntrack';
-import { decodeProcAddress, parseProcNet } from '@tsnet/driver/dist/netlink/procnet';
+import { decodeInetDiag, inetDiagRequest } from '@tsnet/driver/dist/netlink/sockdiag';
 
 /** Hex with whitespace for readability: "10 00 12 80". */
 function hex(s: string): Buffer {
@@ -256,22 +256,36 @@ describe('ctnetlink messages', () => {
   });
 });
 
-describe('/proc/net socket tables', () => {
-  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+describe('sock_diag messages', () => {
+  const msg = (payload: Buffer) => ({ type: 20, flags: 0, seq: 1, pid: 0, payload });
 
-  it('decodes addresses printed word by word in host order', () => {
-    assert.equal(decodeProcAddress('0100007F'), '127.0.0.1');
-    assert.equal(decodeProcAddress('00000000000000000000000001000000'), '::1');
-    assert.equal(decodeProcAddress('000080FE00000000FF565002FEBDC3A1'), 'fe80::250:56ff:a1c3:bdfe');
+  it('asks for TCP listeners only and for bound or connected UDP sockets', () => {
+    const tcp = inetDiagRequest(4, 'tcp');
+    assert.equal(tcp.type, 20);
+    assert.equal(tcp.payload.length, 56);
+    assert.deepEqual([...tcp.payload.subarray(0, 2)], [2, 6]);
+    assert.equal(tcp.payload.readUInt32LE(4), 1 << 10);
+    const udp = inetDiagRequest(6, 'udp');
+    assert.deepEqual([...udp.payload.subarray(0, 2)], [10, 17]);
+    assert.equal(udp.payload.readUInt32LE(4), (1 << 7) | (1 << 1));
   });
 
-  it('keeps TCP listeners and bound UDP sockets', () => {
-    const tcp =
-      header +
-      '   0: 0100007F:15B3 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n' +
-      '   1: 0100007F:15B3 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0\n';
-    assert.deepEqual(parseProcNet('tcp', tcp), [{ proto: 'tcp', localAddress: '127.0.0.1', localPort: 5555, state: 'LISTEN' }]);
-    const udp6 = header + '  10: 00000000000000000000000000000000:0035 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 3 2 0 0\n';
-    assert.deepEqual(parseProcNet('udp6', udp6), [{ proto: 'udp6', localAddress: '::', localPort: 53, state: 'UNCONN' }]);
+  it('decodes inet_diag_msg addresses and ports in network order', () => {
+    const v4 = Buffer.alloc(72);
+    v4.writeUInt8(2, 0);
+    v4.writeUInt8(10, 1);
+    v4.writeUInt16BE(5555, 4);
+    Buffer.from([127, 0, 0, 1]).copy(v4, 8);
+    assert.deepEqual(decodeInetDiag(msg(v4), 'tcp'), { proto: 'tcp', localAddress: '127.0.0.1', localPort: 5555, state: 'LISTEN' });
+    const v6 = Buffer.alloc(72);
+    v6.writeUInt8(10, 0);
+    v6.writeUInt8(7, 1);
+    v6.writeUInt16BE(53, 4);
+    Buffer.from('fe800000000000000250 56fffea1c3bd'.replace(' ', ''), 'hex').copy(v6, 8);
+    assert.deepEqual(decodeInetDiag(msg(v6), 'udp'), { proto: 'udp6', localAddress: 'fe80::250:56ff:fea1:c3bd', localPort: 53, state: 'UNCONN' });
+    const any6 = Buffer.alloc(72);
+    any6.writeUInt8(10, 0);
+    any6.writeUInt8(10, 1);
+    assert.equal(decodeInetDiag(msg(any6), 'tcp')?.localAddress, '::');
   });
 });

@@ -22,8 +22,8 @@ describe('store (driver/state/store)', () => {
     a.bind(() => state);
     state.networks.n1 = net('n1');
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
-    state.pending = ['tsvabc'];
-    await a.network('n1').endpoint('e1').pending().save();
+    await a.journal('tsvabc');
+    await a.network('n1').endpoint('e1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')), ['n1.json']);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json']);
     const back = new Store(dir).load();
@@ -57,8 +57,18 @@ describe('store (driver/state/store)', () => {
       snapshots++;
       return state;
     });
-    await Promise.all(Array.from({ length: 50 }, () => s.pending().save()));
+    await Promise.all(Array.from({ length: 50 }, () => s.network('n').save()));
     assert.ok(snapshots <= 3, `${snapshots} writes for 50 saves`);
+  });
+
+  it('journals link names with appends, ignores a torn last line, and is emptied at start', async () => {
+    const s = new Store(dir);
+    s.load();
+    await Promise.all([s.journal('tsva'), s.journal('tsn-b')]);
+    fs.appendFileSync(path.join(dir, 'journal.log'), '+tsvtor'.slice(0, 3));
+    assert.deepEqual(new Store(dir).load().state.pending?.sort(), ['tsn-b', 'tsva']);
+    await s.clearJournal();
+    assert.deepEqual(new Store(dir).load().state.pending, []);
   });
 
   it('keeps a truncated file aside, says what it could not read, and loads the rest', () => {

@@ -5,8 +5,15 @@
  */
 import { isIPv4, isIPv6, normalizeIP, PROTO_NAMES, type PortBinding, type Proto } from '@tsnet/shared';
 import type { PortMapRecord } from '../state/types';
-import type { BoundSocket } from '../host/sockets';
 import { ConflictError, DriverError } from './errors';
+
+/** A socket a process holds on the host. */
+export interface BoundSocket {
+  proto: 'tcp' | 'udp';
+  family: 4 | 6;
+  address: string;
+  port: number;
+}
 
 export interface PortPlanInput {
   bindings: PortBinding[];

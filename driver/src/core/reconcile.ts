@@ -3,7 +3,7 @@
  * need (bridges, gateway addresses, firewall rules, port maps), and remove tsnet objects no
  * record owns (left by a crash, or by a container that vanished while the driver was down).
  * Only objects recorded in the store are touched: those of its networks and endpoints, and the
- * links in its journal of creations (`pending`, written before each creation), so a crash
+ * links in its journal of creations (written before each creation), so a crash
  * leftover is found while another tsnet instance's objects are never mistaken for one.
  *
  * When the store was lost, networks are rebuilt from the kernel as far as it tells: each tsn-*
@@ -94,7 +94,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   if (stale.length > 0) {
     await firewall.removePortMaps(stale);
     report.removed.push(...stale.map((p) => `port map ${p.hostIP}:${p.hostPort}/${p.proto} -> ${p.containerIP}:${p.containerPort}`));
-    for (const p of stale) await netlink.deleteConntrackFor(p.containerIP).catch(() => 0);
+    for (const p of stale) await deps.conntrack.deleteConntrackFor(p.containerIP).catch(() => 0);
   }
   const missing = wanted.filter((w) => !programmedKeys.has(key(w)));
   if (missing.length > 0) {
@@ -137,6 +137,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
 
   driver.state.pending = [];
   await deps.store.everything().save();
+  await deps.store.clearJournal();
   log.info({ recreated: report.recreated.length, removed: report.removed.length, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);
   return report;

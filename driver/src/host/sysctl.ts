@@ -1,8 +1,11 @@
 /** Kernel parameters under /proc/sys, written directly (no `sysctl` process). */
 import * as fs from 'node:fs';
 
+// Writes are synchronous on purpose: /proc and /sys writes take microseconds, while each trip
+// through libuv's thread pool (open, write, close) costs far more under load.
+
 export async function writeSysctl(key: string, value: string): Promise<void> {
-  await fs.promises.writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+  fs.writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value);
 }
 
 export async function readSysctl(key: string): Promise<string | undefined> {
@@ -15,9 +18,9 @@ export async function readSysctl(key: string): Promise<string | undefined> {
 
 /** Interface-scoped key; interface names may contain dots, which sysctl paths keep as-is. */
 export async function writeInterfaceSysctl(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void> {
-  await fs.promises.writeFile(`/proc/sys/net/${family}/conf/${ifname}/${key}`, value);
+  fs.writeFileSync(`/proc/sys/net/${family}/conf/${ifname}/${key}`, value);
 }
 
 export async function writeBridgePort(ifname: string, key: string, value: string): Promise<void> {
-  await fs.promises.writeFile(`/sys/class/net/${ifname}/brport/${key}`, value);
+  fs.writeFileSync(`/sys/class/net/${ifname}/brport/${key}`, value);
 }

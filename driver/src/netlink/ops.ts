@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import { ipFamily, normalizeIP } from '@tsnet/shared';
 import { conntrackMatches, decodeConntrack, deleteConntrackRequest, dumpConntrackRequest } from './conntrack';
-import { parseProcNet } from './procnet';
 import {
   addressRequest,
   decodeAddress,
@@ -24,7 +23,8 @@ import {
   setLinkRequest,
   type Request,
 } from './rtnl';
-import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NetlinkSocket } from './socket';
+import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
+import { decodeInetDiag, inetDiagRequest } from './sockdiag';
 import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
@@ -59,6 +59,7 @@ function checkName(op: string, what: string, ...names: string[]): void {
 export class NetlinkOps {
   private readonly route = new NetlinkSocket(NETLINK_ROUTE);
   private netfilter?: NetlinkSocket;
+  private diag?: NetlinkSocket;
 
   private send(r: Request) {
     return this.route.request(r.type, r.flags, r.payload);
@@ -164,20 +165,29 @@ export class NetlinkOps {
     );
   }
 
-  /** Reads /proc/thread-self/net: this thread is the one that entered the namespace. */
+  /** Listening TCP and bound UDP sockets of this thread's namespace, through sock_diag. */
   listSockets(): SocketInfo[] {
-    return named('listSockets', 'list sockets', () =>
-      (['tcp', 'tcp6', 'udp', 'udp6'] as const).flatMap((proto) => {
-        let text: string;
-        try {
-          text = fs.readFileSync(`/proc/thread-self/net/${proto}`, 'utf8');
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // IPv6 disabled
-          throw e;
+    return named('listSockets', 'list sockets', () => {
+      const diag = (this.diag ??= new NetlinkSocket(NETLINK_SOCK_DIAG));
+      const out: SocketInfo[] = [];
+      for (const proto of ['tcp', 'udp'] as const) {
+        for (const family of [4, 6] as const) {
+          const r = inetDiagRequest(family, proto);
+          let replies;
+          try {
+            replies = diag.dump(r.type, r.flags, r.payload);
+          } catch (e) {
+            if (family === 6 && e instanceof KernelError) continue; // IPv6 disabled
+            throw e;
+          }
+          for (const m of replies) {
+            const sock = decodeInetDiag(m, proto);
+            if (sock) out.push(sock);
+          }
         }
-        return parseProcNet(proto, text);
-      }),
-    );
+      }
+      return out;
+    });
   }
 
   deleteConntrackFor(ip: string): number {

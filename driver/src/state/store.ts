@@ -2,7 +2,8 @@
  * Crash-safe store of networks, endpoints and port maps, one small JSON file per object:
  *   networks/<network id>.json   a network's configuration
  *   endpoints/<endpoint id>.json an endpoint, its addresses and its port maps
- *   pending.json                 the journal of links about to be created
+ *   journal.log                  names of links about to be created, appended (`+name`) and
+ *                                fdatasync'd before each creation; emptied at start
  * Each file is replaced atomically (temporary file, fsync, rename, fsync of the directory), so
  * a kill -9 at any instant leaves every object either old or new. A change writes only the
  * objects it touched: the cost of a call does not grow with the number of endpoints. Saves
@@ -28,7 +29,7 @@ export interface LoadResult {
   orphanEndpoints: EndpointRecord[];
 }
 
-type Key = `n:${string}` | `e:${string}` | 'pending';
+type Key = `n:${string}` | `e:${string}`;
 
 export class Store {
   private dirty = new Set<Key>();
@@ -46,9 +47,12 @@ export class Store {
     return path.join(this.dir, 'endpoints');
   }
 
-  private get pendingFile(): string {
-    return path.join(this.dir, 'pending.json');
+  private get journalFile(): string {
+    return path.join(this.dir, 'journal.log');
   }
+
+  private journalHandle?: fs.promises.FileHandle;
+  private journalTail: Promise<void> = Promise.resolve();
 
   /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
@@ -95,10 +99,14 @@ export class Store {
       if (net) net.endpoints[ep.id] = ep;
       else result.orphanEndpoints.push(ep);
     }
-    if (fs.existsSync(this.pendingFile)) {
-      const pending = read(this.pendingFile);
-      if (Array.isArray(pending)) result.state.pending = pending.filter((n): n is string => typeof n === 'string');
-      else if (pending !== undefined) damaged(this.pendingFile, 'not a list of link names');
+    if (fs.existsSync(this.journalFile)) {
+      // A torn last line (a crash mid-append) names no link that was created: it is ignored.
+      const lines = fs.readFileSync(this.journalFile, 'utf8').split('\n');
+      lines.pop(); // after the last newline: empty, or the torn line
+      const names = lines
+        .filter((l) => /^\+[^\s/]{1,15}$/.test(l))
+        .map((l) => l.slice(1));
+      result.state.pending = [...new Set(names)];
     }
     return result;
   }
@@ -118,15 +126,32 @@ export class Store {
     return this;
   }
 
-  pending(): this {
-    this.dirty.add('pending');
-    return this;
+  /**
+   * Appends a link name to the journal and waits until it is on disk: after a crash, a journalled
+   * link no record owns is this driver's leftover. One small append and fdatasync, no rename.
+   */
+  journal(name: string): Promise<void> {
+    const next = this.journalTail.then(async () => {
+      this.journalHandle ??= await fs.promises.open(this.journalFile, 'a', 0o600);
+      await this.journalHandle.write(`+${name}\n`);
+      await this.journalHandle.datasync();
+    });
+    this.journalTail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Empties the journal (at start, once its leftovers are dealt with). */
+  async clearJournal(): Promise<void> {
+    await this.journalTail;
+    await this.journalHandle?.close();
+    this.journalHandle = undefined;
+    await writeAtomically(this.journalFile, '');
+    await syncDir(this.dir);
   }
 
   /** Marks every object of the state (and every file on disk) for the next save. */
   everything(): this {
     const s = this.snapshot();
-    this.pending();
     for (const name of jsonFiles(this.networksDir)) this.network(name.slice(0, -5));
     for (const name of jsonFiles(this.endpointsDir)) this.endpoint(name.slice(0, -5));
     for (const n of Object.values(s.networks)) {
@@ -167,10 +192,7 @@ export class Store {
     for (const key of keys) {
       let file: string;
       let content: unknown;
-      if (key === 'pending') {
-        file = this.pendingFile;
-        content = state.pending ?? [];
-      } else if (key.startsWith('n:')) {
+      if (key.startsWith('n:')) {
         const id = key.slice(2);
         file = path.join(this.networksDir, `${safe(id)}.json`);
         const rec = state.networks[id];
@@ -216,7 +238,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   const fh = await fs.promises.open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(text);
-    await fh.sync();
+    await fh.datasync();
   } finally {
     await fh.close();
   }
