@@ -149,8 +149,10 @@ export class Scenario {
   readonly networks: string[] = [];
   readonly id = uid();
 
+  private made = 0;
+
   name(kind: string): string {
-    return `tst-${kind}-${this.id}-${uid().slice(0, 2)}`;
+    return `tst-${kind}-${this.id}-${(this.made++).toString(36)}`;
   }
 
   network(args: string[], name = this.name('net')): string {

@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 
-const dockerId = z.string().regex(/^[0-9a-zA-Z_.-]{1,128}$/, 'must be a Docker ID (letters, digits, "_", ".", "-")');
+const dockerId = z
+  .string()
+  .regex(/^[0-9a-zA-Z_.-]{1,128}$/, 'must be a Docker ID (letters, digits, "_", ".", "-")')
+  .refine((id) => !['__proto__', 'constructor', 'prototype'].includes(id) && !id.startsWith('.'), 'is not a Docker ID');
 
 const ipamData = z.object({
   AddressSpace: z.string().optional(),

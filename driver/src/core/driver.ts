@@ -83,7 +83,7 @@ export class Driver {
   createNetwork(req: CreateNetworkRequest): Promise<void> {
     const config = parseNetworkRequest(req);
     return this.queue.run(config.id, async () => {
-      if (this.state.networks[config.id]) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
+      if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
       const { netlink, firewall, params } = this.deps;
       const existing = await netlink.getLink(config.bridge);
@@ -567,7 +567,7 @@ export class Driver {
   readonly background = new BackgroundWork((err) => this.deps.log.warn({ err: String(err) }, 'background work failed'));
 
   network(id: string): NetworkRecord {
-    const net = this.state.networks[id] ?? this.completeRecovered(this.state.networks, id);
+    const net = own(this.state.networks, id) ?? this.completeRecovered(this.state.networks, id);
     if (!net) throw new NotFoundError('network', String(id));
     if (net.recovered && net.config.id !== id) {
       delete this.state.networks[net.config.id];
@@ -584,7 +584,7 @@ export class Driver {
   }
 
   private endpoint(net: NetworkRecord, id: string): EndpointRecord {
-    let ep = net.endpoints[id];
+    let ep = own(net.endpoints, id);
     if (!ep && typeof id === 'string') {
       ep = Object.values(net.endpoints).find((e) => e.recovered && id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
       if (ep) {
@@ -606,7 +606,7 @@ export class Driver {
   }
 
   private findEndpoint(id: string): EndpointRecord | undefined {
-    for (const n of Object.values(this.state.networks)) if (n.endpoints[id]) return n.endpoints[id];
+    for (const n of Object.values(this.state.networks)) if (Object.hasOwn(n.endpoints, id)) return n.endpoints[id];
     return undefined;
   }
 
@@ -629,6 +629,11 @@ export class Driver {
       }
     }
   }
+}
+
+/** A record by ID, never something inherited from Object.prototype ("__proto__", "constructor"). */
+function own<T>(records: Record<string, T>, id: string): T | undefined {
+  return typeof id === 'string' && Object.hasOwn(records, id) ? records[id] : undefined;
 }
 
 export function toFirewallNetwork(c: NetworkConfig): FirewallNetwork {
