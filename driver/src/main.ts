@@ -20,6 +20,7 @@ import { removeNetworksDockerForgot } from './core/docker-sync';
 import { DockerClient, listNetworks } from './docker/client';
 import { createFirewall } from './firewall';
 import { openNetlink } from './netlink';
+import type { NetlinkHandle } from './netlink/types';
 import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysctl';
 import { Store } from './state/store';
 import { createStatusApp, listenStatus } from './status/server';
@@ -98,7 +99,13 @@ async function main(): Promise<void> {
   }
 
   const netlink = await openNetlink();
-  const conntrack = await openNetlink();
+  // Its own worker (a dump would hold up link changes), started on first use: most hosts
+  // never publish a UDP port, and each worker thread costs about 10 MB.
+  let conntrackHandle: Promise<NetlinkHandle> | undefined;
+  const conntrack = {
+    deleteConntrackFor: async (ip: string) => (await (conntrackHandle ??= openNetlink())).deleteConntrackFor(ip),
+    close: async () => (conntrackHandle ? (await conntrackHandle).close() : undefined),
+  };
   const firewall = await createFirewall();
   const deps = {
     netlink,
