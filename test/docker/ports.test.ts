@@ -158,8 +158,9 @@ describe('port publishing', function () {
     await new Promise((r) => server.once('listening', r));
     try {
       const before = mapElements();
-      const err = dockerFails(['run', '-d', '--label', 'tsnet.test=1', '--name', s.name('busy'), '--network', n, '-p', `${hp}:80`, 'tsnet-test-busybox:latest', 'sleep', '60']);
-      s.containers.push(s.name('busy'));
+      const busy = s.name('busy');
+      s.containers.push(busy);
+      const err = dockerFails(['run', '-d', '--label', 'tsnet.test=1', '--name', busy, '--network', n, '-p', `${hp}:80`, 'tsnet-test-busybox:latest', 'sleep', '60']);
       assert.match(err, new RegExp(`${hp}/tcp: a process on the host is already bound`));
       assert.equal(mapElements(), before);
     } finally {

@@ -78,8 +78,9 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Prom
   }
 }
 
+/** The driver keeps one file per network: networks/<id>.json in its state directory. */
 function storeHasNetwork(netId: string): boolean {
-  const file = path.join(STATE_DIR, 'state.json');
+  const file = path.join(STATE_DIR, 'networks', `${netId}.json`);
   return fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes(netId);
 }
 
