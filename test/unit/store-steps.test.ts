@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Store } from '@tsnet/driver/dist/state/store';
 import type { EndpointRecord, NetworkRecord } from '@tsnet/driver/dist/state/types';
 import { runSteps } from '@tsnet/driver/dist/core/steps';
-import { KeyedQueue } from '@tsnet/driver/dist/core/queue';
+import { KeyedQueue, SharedExclusiveLock } from '@tsnet/driver/dist/core/queue';
 
 describe('store (driver/state/store)', () => {
   let dir: string;
@@ -23,6 +23,7 @@ describe('store (driver/state/store)', () => {
     state.networks.n1 = net('n1');
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
     await a.journal('tsvabc');
+    await a.close();
     await a.network('n1').endpoint('e1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')), ['n1.json']);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json']);
@@ -140,5 +141,32 @@ describe('keyed queue (driver/core/queue)', () => {
     const q = new KeyedQueue();
     await assert.rejects(q.run('k', async () => { throw new Error('x'); }));
     assert.equal(await q.run('k', async () => 42), 42);
+  });
+});
+
+describe('shared/exclusive lock (driver/core/queue)', () => {
+  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('runs shared holders together and an exclusive one alone, in arrival order', async () => {
+    const lock = new SharedExclusiveLock();
+    const events: string[] = [];
+    const job = (name: string, exclusive: boolean, ms: number) =>
+      (exclusive ? lock.exclusive.bind(lock) : lock.shared.bind(lock))('net', async () => {
+        events.push(`start ${name}`);
+        await tick(ms);
+        events.push(`end ${name}`);
+      });
+    await Promise.all([job('create', true, 20), job('a', false, 20), job('b', false, 5), job('delete', true, 5), job('c', false, 1)]);
+    const at = (e: string) => events.indexOf(e);
+    assert.ok(at('end create') < at('start a') && at('end create') < at('start b'), events.join(','));
+    assert.ok(at('start b') < at('end a'), 'a and b overlapped');
+    assert.ok(at('end a') < at('start delete') && at('end b') < at('start delete'), 'delete waited for both');
+    assert.ok(at('end delete') < at('start c'), 'c came after delete');
+  });
+
+  it('releases on failure', async () => {
+    const lock = new SharedExclusiveLock();
+    await assert.rejects(lock.exclusive('k', async () => { throw new Error('x'); }));
+    assert.equal(await lock.exclusive('k', async () => 7), 7);
   });
 });

@@ -30,7 +30,7 @@ import type { EndpointRecord, NetworkRecord, PortMapRecord, StateDocument } from
 import type { Store } from '../state/store';
 
 import { ConflictError, DriverError, NotFoundError } from './errors';
-import { BackgroundWork, KeyedQueue } from './queue';
+import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding, type BoundSocket } from './ports';
 
@@ -66,11 +66,17 @@ export interface DriverDeps {
   state: StateDocument;
 }
 
-const ANY_NETWORK_QUEUE = '*ports*';
 
 export class Driver {
   readonly state: StateDocument;
-  private readonly queue = new KeyedQueue();
+  /** Network operations hold their network alone; endpoint operations share it. */
+  private readonly networks = new SharedExclusiveLock();
+  /** Calls for one endpoint run one after another. */
+  private readonly endpoints = new KeyedQueue();
+  /** Host ports are shared by every network: planned and programmed one endpoint at a time. */
+  private readonly ports = new KeyedQueue();
+  /** Endpoint IDs and addresses taken by a CreateEndpoint still under way. */
+  private readonly reserved = new Set<string>();
   private portCursor = 0;
 
   constructor(private readonly deps: DriverDeps) {
@@ -82,7 +88,7 @@ export class Driver {
 
   createNetwork(req: CreateNetworkRequest): Promise<void> {
     const config = parseNetworkRequest(req);
-    return this.queue.run(config.id, async () => {
+    return this.networks.exclusive(config.id, async () => {
       if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
       const { netlink, firewall, params } = this.deps;
@@ -177,7 +183,7 @@ export class Driver {
   }
 
   deleteNetwork(networkId: string): Promise<void> {
-    return this.queue.run(networkId, async () => {
+    return this.networks.exclusive(networkId, async () => {
       const net = this.network(networkId);
       const { netlink, firewall } = this.deps;
       // dockerd removes endpoints first; any still here are leftovers (a container that vanished).
@@ -237,78 +243,87 @@ export class Driver {
   // ---- endpoints ---------------------------------------------------------------------------
 
   createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
-    return this.queue.run(req.NetworkID, async () => {
+    return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
-      if (this.findEndpoint(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
+      if (this.findEndpoint(req.EndpointID) || this.reserved.has(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
       const iface = req.Interface ?? {};
       const ipv4 = iface.Address || undefined;
       const ipv6 = iface.AddressIPv6 || undefined;
       if (!ipv4) throw new DriverError('the endpoint has no IPv4 address; tsnet needs Docker\'s IPAM to assign one');
       this.checkAddressFits(net, ipv4, 4);
       if (ipv6) this.checkAddressFits(net, ipv6, 6);
-      let mac = iface.MacAddress || '';
-      const response: CreateEndpointResponse = {};
-      if (mac && !isValidMac(mac)) throw new DriverError(`MAC address "${mac}" is not valid; use six hex pairs like 02:42:0a:00:00:02`);
-      if (!mac) {
-        mac = macFromIPv4(ipv4.split('/')[0]);
-        response.Interface = { MacAddress: mac };
+      // Other CreateEndpoints of this network run alongside: hold the ID and addresses until
+      // the record is in place.
+      const held = [req.EndpointID, ...[ipv4, ipv6].filter((a): a is string => !!a).map((a) => `${net.config.id}|${a.split('/')[0]}`)];
+      for (const h of held.slice(1)) if (this.reserved.has(h)) throw new ConflictError(`address ${h.split('|')[1]} is already being given to another endpoint on this network`);
+      for (const h of held) this.reserved.add(h);
+      try {
+        let mac = iface.MacAddress || '';
+        const response: CreateEndpointResponse = {};
+        if (mac && !isValidMac(mac)) throw new DriverError(`MAC address "${mac}" is not valid; use six hex pairs like 02:42:0a:00:00:02`);
+        if (!mac) {
+          mac = macFromIPv4(ipv4.split('/')[0]);
+          response.Interface = { MacAddress: mac };
+        }
+        const ep: EndpointRecord = {
+          id: req.EndpointID,
+          networkId: net.config.id,
+          hostVeth: vethHostName(req.EndpointID),
+          containerVeth: vethContainerName(req.EndpointID),
+          mac,
+          ipv4,
+          ipv6,
+          joined: false,
+          ports: [],
+          createdAt: new Date().toISOString(),
+        };
+        await runSteps(
+          [
+            {
+              name: `create veth ${ep.hostVeth}`,
+              do: async () => {
+                await this.intend(ep.hostVeth);
+                const veth = { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac };
+                try {
+                  await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
+                } catch (e) {
+                  if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
+                  // A leftover of a crash that no endpoint owns: replace it.
+                  await this.deleteLinkIfPresent(ep.hostVeth);
+                  await this.deleteLinkIfPresent(ep.containerVeth);
+                  await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
+                }
+              },
+              undo: () => this.deleteLinkIfPresent(ep.hostVeth),
+            },
+            {
+              // A container reaching its own published port comes back through the port it left by.
+              // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
+              name: 'bridge port flags',
+              do: () => this.setPortFlags(net, ep.hostVeth),
+            },
+            {
+              name: 'persist endpoint',
+              do: async () => {
+                net.endpoints[ep.id] = ep;
+                this.settle(ep.hostVeth);
+                await this.deps.store.endpoint(ep.id).save();
+              },
+              undo: async () => {
+                delete net.endpoints[ep.id];
+                await this.deps.store.endpoint(ep.id).save();
+              },
+            },
+          ],
+          (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
+        ).catch((e) => {
+          this.settle(ep.hostVeth);
+          throw e;
+        });
+        return response;
+      } finally {
+        for (const h of held) this.reserved.delete(h);
       }
-      const ep: EndpointRecord = {
-        id: req.EndpointID,
-        networkId: net.config.id,
-        hostVeth: vethHostName(req.EndpointID),
-        containerVeth: vethContainerName(req.EndpointID),
-        mac,
-        ipv4,
-        ipv6,
-        joined: false,
-        ports: [],
-        createdAt: new Date().toISOString(),
-      };
-      await runSteps(
-        [
-          {
-            name: `create veth ${ep.hostVeth}`,
-            do: async () => {
-              await this.intend(ep.hostVeth);
-              const veth = { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac };
-              try {
-                await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
-              } catch (e) {
-                if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
-                // A leftover of a crash that no endpoint owns: replace it.
-                await this.deleteLinkIfPresent(ep.hostVeth);
-                await this.deleteLinkIfPresent(ep.containerVeth);
-                await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
-              }
-            },
-            undo: () => this.deleteLinkIfPresent(ep.hostVeth),
-          },
-          {
-            // A container reaching its own published port comes back through the port it left by.
-            // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
-            name: 'bridge port flags',
-            do: () => this.setPortFlags(net, ep.hostVeth),
-          },
-          {
-            name: 'persist endpoint',
-            do: async () => {
-              net.endpoints[ep.id] = ep;
-              this.settle(ep.hostVeth);
-              await this.deps.store.endpoint(ep.id).save();
-            },
-            undo: async () => {
-              delete net.endpoints[ep.id];
-              await this.deps.store.endpoint(ep.id).save();
-            },
-          },
-        ],
-        (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-      ).catch((e) => {
-        this.settle(ep.hostVeth);
-        throw e;
-      });
-      return response;
     });
   }
 
@@ -326,7 +341,7 @@ export class Driver {
   }
 
   deleteEndpoint(req: EndpointRequest): Promise<void> {
-    return this.queue.run(req.NetworkID, async () => {
+    return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       await this.removePortMaps(net, ep);
@@ -353,7 +368,7 @@ export class Driver {
   }
 
   join(req: JoinRequest): Promise<JoinResponse> {
-    return this.queue.run(req.NetworkID, async () => {
+    return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       if (typeof req.SandboxKey !== 'string' || !req.SandboxKey.startsWith('/')) throw new DriverError('Join: SandboxKey must be the path of the container\'s network namespace');
@@ -377,7 +392,7 @@ export class Driver {
   }
 
   leave(req: EndpointRequest): Promise<void> {
-    return this.queue.run(req.NetworkID, async () => {
+    return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       const hadPorts = ep.ports.length > 0;
@@ -392,9 +407,8 @@ export class Driver {
   // ---- port publishing ---------------------------------------------------------------------
 
   programExternalConnectivity(req: ProgramExternalConnectivityRequest): Promise<void> {
-    return this.queue.run(req.NetworkID, () =>
-      // Host ports are shared by every network: plan and program them one endpoint at a time.
-      this.queue.run(ANY_NETWORK_QUEUE, async () => {
+    return this.onEndpoint(req, () =>
+      this.ports.run('host', async () => {
         const net = this.network(req.NetworkID);
         const ep = this.endpoint(net, req.EndpointID);
         const raw = req.Options?.['com.docker.network.portmap'] ?? [];
@@ -469,7 +483,7 @@ export class Driver {
   }
 
   revokeExternalConnectivity(req: EndpointRequest): Promise<void> {
-    return this.queue.run(req.NetworkID, async () => {
+    return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       if (ep.ports.length === 0) return;
@@ -540,6 +554,10 @@ export class Driver {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  private onEndpoint<T>(req: EndpointRequest, fn: () => Promise<T>): Promise<T> {
+    return this.networks.shared(String(req.NetworkID), () => this.endpoints.run(String(req.EndpointID), fn));
+  }
 
   async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
     await this.deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');

@@ -45,3 +45,64 @@ export class BackgroundWork {
     }
   }
 }
+
+/**
+ * A reader/writer lock per key (a network ID), first come first served: calls for different
+ * endpoints of one network hold it shared and run side by side; creating or deleting the network
+ * holds it alone.
+ */
+export class SharedExclusiveLock {
+  private locks = new Map<string, { readers: number; writer: boolean; waiting: { exclusive: boolean; grant: () => void }[] }>();
+
+  shared<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.with(key, false, fn);
+  }
+
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.with(key, true, fn);
+  }
+
+  private async with<T>(key: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    await this.acquire(key, exclusive);
+    try {
+      return await fn();
+    } finally {
+      this.release(key, exclusive);
+    }
+  }
+
+  private acquire(key: string, exclusive: boolean): Promise<void> {
+    let l = this.locks.get(key);
+    if (!l) {
+      l = { readers: 0, writer: false, waiting: [] };
+      this.locks.set(key, l);
+    }
+    const free = exclusive ? !l.writer && l.readers === 0 : !l.writer;
+    if (free && l.waiting.length === 0) {
+      if (exclusive) l.writer = true;
+      else l.readers++;
+      return Promise.resolve();
+    }
+    return new Promise((grant) => l!.waiting.push({ exclusive, grant }));
+  }
+
+  private release(key: string, exclusive: boolean): void {
+    const l = this.locks.get(key)!;
+    if (exclusive) l.writer = false;
+    else l.readers--;
+    while (l.waiting.length > 0 && !l.writer) {
+      const next = l.waiting[0];
+      if (next.exclusive) {
+        if (l.readers > 0) break;
+        l.waiting.shift();
+        l.writer = true;
+        next.grant();
+        break;
+      }
+      l.waiting.shift();
+      l.readers++;
+      next.grant();
+    }
+    if (!l.writer && l.readers === 0 && l.waiting.length === 0) this.locks.delete(key);
+  }
+}

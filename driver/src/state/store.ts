@@ -140,11 +140,16 @@ export class Store {
     return next;
   }
 
-  /** Empties the journal (at start, once its leftovers are dealt with). */
-  async clearJournal(): Promise<void> {
+  /** Closes the journal file (after its last append). */
+  async close(): Promise<void> {
     await this.journalTail;
     await this.journalHandle?.close();
     this.journalHandle = undefined;
+  }
+
+  /** Empties the journal (at start, once its leftovers are dealt with). */
+  async clearJournal(): Promise<void> {
+    await this.close();
     await writeAtomically(this.journalFile, '');
     await syncDir(this.dir);
   }
