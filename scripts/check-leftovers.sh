@@ -6,6 +6,8 @@ left=$(
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^tst' | sed 's/^/netns /'
   docker ps -aq --filter label=tsnet.test=1 2>/dev/null | sed 's/^/container /'
   docker network ls -q --filter label=tsnet.test=1 2>/dev/null | sed 's/^/network /'
+  nft list tables 2>/dev/null | grep -E 'tsnet|tst' | sed 's/^/nft /'
+  iptables -S DOCKER-USER 2>/dev/null | grep -E 'tsnet|tsn-' | sed 's/^/DOCKER-USER rule: /'
 )
 if [ -n "$left" ]; then
   echo "leftovers after the tests:"; echo "$left" | sed 's/^/  /'
