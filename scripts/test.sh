@@ -70,7 +70,8 @@ done
 # The drivers the suites started leave tsnet's (empty) nftables table behind on purpose: the
 # kernel keeps serving running containers while a driver is down. With no tsnet network left,
 # the tests remove it, and the check below looks for anything else.
-if ! ip -o link show | grep -qE ': tsn-'; then
+links=$(ip -o link show)
+if ! grep -qE ': tsn-' <<<"$links"; then
   nft delete table inet tsnet 2>/dev/null || true
 fi
 bash scripts/check-leftovers.sh || { failed=$((failed + 1)); suites_failed+=(leftovers); }
