@@ -49,9 +49,9 @@ for suite in $only; do
       if [ -f scripts/test-plugin.sh ]; then
         echo "=== suite: plugin"
         bash scripts/test-plugin.sh 2>&1 | tee test-artifacts/plugin.log
+        rc=${PIPESTATUS[0]}
         p=$(grep -Eo '^ *[0-9]+ passing' test-artifacts/plugin.log | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
         f=$(grep -Eo '^ *[0-9]+ failing' test-artifacts/plugin.log | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
-        rc=${PIPESTATUS[0]}
         if [ "${rc:-0}" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
         passed=$((passed + p)); failed=$((failed + f)); [ "$f" -gt 0 ] && suites_failed+=(plugin)
       fi ;;

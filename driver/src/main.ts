@@ -147,11 +147,19 @@ async function main(): Promise<void> {
   log.info({ socket: opts.socket, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
 
   const knownAtStart = Object.keys(driver.state.networks);
+  const endpointsAtStart = Object.fromEntries(Object.values(driver.state.networks).map((n) => [n.config.id, Object.keys(n.endpoints)]));
   if (knownAtStart.length > 0) {
     const docker = new DockerClient();
+    const lister = {
+      networkIds: async () => (await listNetworks(docker))?.map((n) => n.Id),
+      endpointIds: async (id: string) => {
+        const n = await docker.inspectNetwork(id);
+        return n ? Object.values(n.Containers ?? {}).map((c) => c.EndpointID) : undefined;
+      },
+    };
     setTimeout(() => {
-      void removeNetworksDockerForgot(driver, { networkIds: async () => (await listNetworks(docker))?.map((n) => n.Id) }, knownAtStart, log);
-    }, 3000).unref();
+      void removeNetworksDockerForgot(driver, lister, knownAtStart, endpointsAtStart, log);
+    }, 1000).unref();
   }
 
   const stop = (signal: string) => {

@@ -10,7 +10,6 @@
  * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
  * dockerd's next request on it completes.
  */
-import * as fs from 'node:fs';
 import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
 import type { EndpointRecord } from '../state/types';
@@ -60,15 +59,9 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
     }
 
     for (const ep of Object.values(net.endpoints)) {
-      const sandboxGone = ep.joined && ep.sandboxKey !== undefined && !fs.existsSync(ep.sandboxKey);
-      if (sandboxGone) {
-        // The container went away while tsnet was down: nothing can use its ports any more.
-        if (ep.ports.length > 0) report.removed.push(`port maps of endpoint ${ep.id.slice(0, 12)} (its container is gone)`);
-        ep.ports = [];
-        ep.joined = false;
-        ep.sandboxKey = undefined;
-        continue;
-      }
+      // A missing SandboxKey does not mean the container is gone: Docker joins an endpoint before
+      // the container's namespace is bound there (runc's prestart hook does that). Containers
+      // that vanished while tsnet was down are found by asking Docker (docker-sync.ts).
       if (!byName.has(ep.hostVeth) && !ep.joined) {
         await netlink
           .createVeth(ep.hostVeth, ep.containerVeth, { master: c.bridge, mtu: c.mtu, peerMac: ep.mac })
@@ -138,7 +131,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   driver.state.pending = [];
   await deps.store.everything().save();
   await deps.store.clearJournal();
-  log.info({ recreated: report.recreated.length, removed: report.removed.length, warnings: report.warnings.length }, 'reconciled store and kernel');
+  log.info({ recreated: report.recreated, removed: report.removed, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);
   return report;
 }
