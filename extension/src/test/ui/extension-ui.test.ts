@@ -4,12 +4,12 @@
  * also on failure; nothing else is touched (never a prune).
  */
 import * as assert from 'assert';
-import * as net from 'net';
 import Docker from 'dockerode';
 import type { Locator } from 'playwright-core';
 import type { EndpointStatus, NetworkStatus } from '@tsnet/shared';
 import { fetchTsnetStatus } from '../../docker/tsnet-status';
 import { hostLink, requireEnv, Workbench } from './workbench';
+import { eventually, freePort, removeObjectsNamed } from './docker-helpers';
 
 const PREFIX = 'tstx-ui-';
 const IMAGE = 'tsnet-test-busybox:latest';
@@ -29,45 +29,7 @@ const TS_PLAIN = `${PREFIX}tsplain`;
 
 const docker = new Docker();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Removes only what these tests made: containers and networks whose names start with tstx-ui-. */
-async function removeOurObjects(): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [PREFIX] }) });
-  for (const c of containers) {
-    if (!c.Names.some((n) => n.replace(/^\//, '').startsWith(PREFIX))) continue;
-    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-  }
-  const networks = await docker.listNetworks({ filters: JSON.stringify({ name: [PREFIX] }) });
-  for (const n of networks) {
-    if (!n.Name.startsWith(PREFIX)) continue;
-    await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  }
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const removeOurObjects = () => removeObjectsNamed(docker, PREFIX);
 
 /** The network as the tsnet driver the harness runs reports it (waiting until `ready` holds). */
 async function tsnetNetwork(id: string, ready: (n: NetworkStatus) => boolean = () => true): Promise<NetworkStatus> {

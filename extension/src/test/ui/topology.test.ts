@@ -10,13 +10,13 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import Docker from 'dockerode';
 import type { FrameLocator } from 'playwright-core';
 import { fetchTsnetStatus } from '../../docker/tsnet-status';
 import type { StatusReport } from '@tsnet/shared';
 import { hostLink, requireEnv, Workbench } from './workbench';
+import { eventually, freePort, removeObjectsNamed } from './docker-helpers';
 
 const PREFIX = 'tstt-';
 const IMAGE = 'tsnet-test-busybox:latest';
@@ -34,45 +34,7 @@ const docker = new Docker();
 const repo = path.resolve(__dirname, '../../../..');
 const ARTIFACTS = path.join(repo, 'test-artifacts', 'topology');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Removes only what these tests made: containers and networks whose names start with tstt-. */
-async function removeOurObjects(): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [PREFIX] }) });
-  for (const c of containers) {
-    if (!c.Names.some((n) => n.replace(/^\//, '').startsWith(PREFIX))) continue;
-    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-  }
-  const networks = await docker.listNetworks({ filters: JSON.stringify({ name: [PREFIX] }) });
-  for (const n of networks) {
-    if (!n.Name.startsWith(PREFIX)) continue;
-    await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  }
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const removeOurObjects = () => removeObjectsNamed(docker, PREFIX);
 
 /** A network of the tsnet driver the harness runs (`tsnet`) or of Docker's bridge driver. */
 async function createNetwork(name: string, tsnetDriver: string | undefined): Promise<{ id: string; driver: string }> {
