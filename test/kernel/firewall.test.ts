@@ -394,20 +394,29 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     });
   });
 
-  it('detects an iptables-legacy host (legacy filter table, no nftables DOCKER-USER) and says so', async () => {
+  it('on an iptables-legacy host writes the DOCKER-USER accepts into the legacy table, and removes exactly them', async () => {
     requirePrerequisite(fs.existsSync('/usr/sbin/iptables-legacy'), 'iptables-legacy', 'apt-get install -y iptables');
     const legacy = createNetns('fwl');
     extraNs.push(legacy);
     legacy.exec('iptables-legacy', ['-N', 'DOCKER-USER']);
+    legacy.exec('iptables-legacy', ['-A', 'DOCKER-USER', '-s', '192.0.2.99/32', '-j', 'DROP']);
+    legacy.exec('iptables-legacy', ['-A', 'DOCKER-USER', '-j', 'RETURN']);
     const logs: string[] = [];
     const fwl = createFirewall({ netnsPath: legacy.path, log: (m) => logs.push(m) });
     try {
       await fwl.init();
       assert.equal(fwl.backend, 'iptables-legacy');
-      await fwl.applyNetwork(net());
       assert.ok(logs.some((l) => /iptables-legacy/.test(l)), logs.join('\n'));
-      assert.match(fwl.describe(net()).join('\n'), /iptables-legacy host/);
-      assert.equal(legacy.exec('iptables-legacy', ['-S', 'DOCKER-USER']), '-N DOCKER-USER\n'); // untouched
+      const n = net();
+      await fwl.applyNetwork(n);
+      await fwl.applyNetwork(n); // idempotent
+      assert.equal(
+        legacy.exec('iptables-legacy', ['-S', 'DOCKER-USER']),
+        `-N DOCKER-USER\n-A DOCKER-USER -i ${n.bridge} -j ACCEPT\n-A DOCKER-USER -o ${n.bridge} -j ACCEPT\n-A DOCKER-USER -s 192.0.2.99/32 -j DROP\n-A DOCKER-USER -j RETURN\n`,
+      );
+      assert.match(fwl.describe(n).join('\n'), /iptables-legacy, through libip4tc/);
+      await fwl.removeNetwork(n);
+      assert.equal(legacy.exec('iptables-legacy', ['-S', 'DOCKER-USER']), '-N DOCKER-USER\n-A DOCKER-USER -s 192.0.2.99/32 -j DROP\n-A DOCKER-USER -j RETURN\n', 'only the user\'s rules remain');
       await fwl.removeAll();
     } finally {
       await fwl.close();

@@ -103,9 +103,8 @@ class NftFirewall implements TsnetFirewall {
       if (!this.legacyWarned) {
         this.legacyWarned = true;
         this.log(
-          'tsnet firewall: iptables-legacy host (no nftables DOCKER-USER chain, legacy "filter" table present). ' +
-            'tsnet cannot add its DOCKER-USER accepts there; add "-i <bridge> -j ACCEPT" and "-o <bridge> -j ACCEPT" ' +
-            'to DOCKER-USER for each tsnet bridge, or run Docker with iptables-nft.',
+          'tsnet firewall: iptables-legacy host (no nftables DOCKER-USER chain, legacy "filter" table present): ' +
+            'DOCKER-USER accepts go into the legacy table through libip4tc.',
         );
       }
     } else {
@@ -143,7 +142,7 @@ class NftFirewall implements TsnetFirewall {
       // objects are written so that the result does not depend on what was there.
       const s = await this.snapshot(false, false);
       if (s.dockerUser.size === 0 && this._backend === 'iptables-legacy') {
-        this.log(`tsnet firewall: ${net.bridge}: DOCKER-USER accepts not written (iptables-legacy host)`);
+        if (!(await this.nft.legacy('accept', net.bridge))) this.log(`tsnet firewall: ${net.bridge}: no DOCKER-USER chain in the legacy filter table; forwarding may be dropped`);
       }
       const cmds = applyNetworkCommands(net, s);
       try {
@@ -160,6 +159,7 @@ class NftFirewall implements TsnetFirewall {
     return this.serial(async () => {
       const s = await this.snapshot(true);
       await this.run(removeNetworkCommands(net, s));
+      if (this._backend === 'iptables-legacy') await this.nft.legacy('remove', net.bridge);
     });
   }
 

@@ -118,6 +118,14 @@ export class NftWorker {
     return r.results[0].out.split('\n').map((s) => s.trim()).filter(Boolean);
   }
 
+  /** Adds (or removes) the DOCKER-USER accepts of a bridge through libip4tc; false if no such chain. */
+  async legacy(action: 'accept' | 'remove', bridge: string): Promise<boolean> {
+    const r = await this.request({ op: action === 'accept' ? 'legacyAccept' : 'legacyRemove', bridge });
+    const res = r.results[0];
+    if (res.rc === 2) throw new NftError(res.err, res.rc, res.err);
+    return res.rc === 0;
+  }
+
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;

@@ -604,7 +604,7 @@ export function describeNetwork(net: FirewallNetwork, backend: string, dockerUse
   }
   lines.push(net.icc ? `icc: on (containers on ${br} may talk to each other)` : `icc: off (bridged traffic between ports of ${br} dropped; needs br_netfilter)`);
   if (backend === 'iptables-legacy') {
-    lines.push(`DOCKER-USER: iptables-legacy host, tsnet cannot add "-i ${br} -j ACCEPT" / "-o ${br} -j ACCEPT" there; add them by hand`);
+    lines.push(`DOCKER-USER (iptables-legacy, through libip4tc): -i ${br} -j ACCEPT, -o ${br} -j ACCEPT`);
   } else if (dockerUserFamilies.length) {
     lines.push(`DOCKER-USER (${dockerUserFamilies.join(', ')}): iifname ${br} accept, oifname ${br} accept (comment "${USER_COMMENT}")`);
   } else {

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
+import { ensureLegacyAccepts, removeLegacyAccepts } from './legacy';
 
 const koffi = require('koffi');
 
@@ -15,7 +16,9 @@ const CLONE_NEWNET = 0x40000000;
 
 export interface WorkerRequest {
   id: number;
-  op: 'run' | 'legacyTables';
+  op: 'run' | 'legacyTables' | 'legacyAccept' | 'legacyRemove';
+  /** The bridge, for the legacy ops. */
+  bridge?: string;
   /** Each buffer is run by its own nft_run_cmd_from_buffer call, in order. */
   bufs?: string[];
 }
@@ -61,7 +64,16 @@ function main(): void {
   parentPort!.on('message', (req: WorkerRequest) => {
     const t0 = process.hrtime.bigint();
     let reply: WorkerReply;
-    if (req.op === 'legacyTables') {
+    if (req.op === 'legacyAccept' || req.op === 'legacyRemove') {
+      let result: WorkerResult;
+      try {
+        if (req.op === 'legacyAccept') result = { rc: ensureLegacyAccepts(req.bridge!) ? 0 : 1, out: '', err: '' };
+        else result = (removeLegacyAccepts(req.bridge!), { rc: 0, out: '', err: '' });
+      } catch (e) {
+        result = { rc: 2, out: '', err: (e as Error).message };
+      }
+      reply = { id: req.id, results: [result], ms: 0 };
+    } else if (req.op === 'legacyTables') {
       let names = '';
       try {
         names = fs.readFileSync('/proc/thread-self/net/ip_tables_names', 'utf8');
