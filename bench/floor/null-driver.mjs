@@ -31,7 +31,8 @@ for (let i = 0; i < ROUNDS + 2; i++) {
 const answer = (method) => {
   if (method === 'Plugin.Activate') return { Implements: ['NetworkDriver'] };
   if (method === 'NetworkDriver.GetCapabilities') return { Scope: 'local', ConnectivityScope: 'local' };
-  if (method === 'NetworkDriver.Join') return { InterfaceName: { SrcName: pool.shift(), DstPrefix: 'eth' } };
+  // A gateway, or dockerd adds a second endpoint on docker_gwbridge for outside access.
+  if (method === 'NetworkDriver.Join') return { InterfaceName: { SrcName: pool.shift(), DstPrefix: 'eth' }, Gateway: '10.231.248.1' };
   return {};
 };
 const server = http.createServer((req, res) => {
