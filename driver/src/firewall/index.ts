@@ -145,14 +145,19 @@ class NftFirewall implements TsnetFirewall {
         if (!(await this.nft.legacy('accept', net.bridge))) this.log(`tsnet firewall: ${net.bridge}: no DOCKER-USER chain in the legacy filter table; forwarding may be dropped`);
       }
       const cmds = applyNetworkCommands(net, s);
-      try {
-        await this.run(cmds);
-      } catch (e) {
-        if (!(e instanceof NftError && e.isNotFound)) throw e;
-        await this.doInit(); // the table was removed behind our back
-        await this.run(cmds);
-      }
+      await this.runRecreatingTable(cmds);
     });
+  }
+
+  /** Runs commands that need the tsnet table; when it was removed behind our back, makes it again. */
+  private async runRecreatingTable(cmds: NftCmd[]): Promise<void> {
+    try {
+      await this.run(cmds);
+    } catch (e) {
+      if (!(e instanceof NftError && e.isNotFound)) throw e;
+      await this.doInit();
+      await this.run(cmds);
+    }
   }
 
   removeNetwork(net: FirewallNetwork): Promise<void> {
@@ -168,13 +173,7 @@ class NftFirewall implements TsnetFirewall {
       if (rules.length === 0) return;
       const cmds = addPortMapCommands(rules);
       await this.ensureInit();
-      try {
-        await this.run(cmds);
-      } catch (e) {
-        if (!(e instanceof NftError && e.isNotFound)) throw e;
-        await this.doInit(); // the table was removed behind our back
-        await this.run(cmds);
-      }
+      await this.runRecreatingTable(cmds);
     });
   }
 

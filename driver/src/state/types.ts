@@ -1,5 +1,5 @@
 /** What the driver persists: enough to re-create every kernel object after a restart. */
-import type { NetworkConfig, PortMapStatus } from '@tsnet/shared';
+import type { EndpointStatus, NetworkConfig, PortMapStatus } from '@tsnet/shared';
 
 export const STATE_VERSION = 1;
 
@@ -8,17 +8,8 @@ export interface PortMapRecord extends PortMapStatus {
   family: 4 | 6;
 }
 
-export interface EndpointRecord {
-  id: string;
-  networkId: string;
-  hostVeth: string;
-  containerVeth: string;
-  mac: string;
-  /** "addr/len" */
-  ipv4?: string;
-  ipv6?: string;
-  sandboxKey?: string;
-  joined: boolean;
+/** An endpoint as the status API shows it, less what is read from the kernel at that moment. */
+export interface EndpointRecord extends Omit<EndpointStatus, 'present' | 'ports'> {
   ports: PortMapRecord[];
   createdAt: string;
   /** Rebuilt from the kernel after its record was lost: only a prefix of the ID is known. */
