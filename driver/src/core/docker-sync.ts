@@ -7,6 +7,7 @@
  * considered (one being created right now may not be listed yet). When Docker's API cannot be
  * reached (a managed plugin has no Docker socket), nothing happens.
  */
+import { own } from '../state/types';
 import type { Driver, Logger } from './driver';
 
 export interface DockerNetworkLister {
@@ -27,7 +28,7 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
   if (!ids || ids.length === 0) return [];
   const removed: string[] = [];
   for (const id of knownAtStart) {
-    const rec = driver.state.networks[id];
+    const rec = own(driver.state.networks, id);
     if (!rec) continue;
     if (ids.some((d) => d === id || (rec.recovered === true && d.startsWith(id)))) continue;
     try {
@@ -41,7 +42,7 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
   // Endpoints whose CreateEndpoint answer was lost in a crash: Docker never stored them and will
   // never delete them. Only endpoints known at start count; newer ones may not be listed yet.
   for (const [netId, epIds] of Object.entries(endpointsAtStart)) {
-    const rec = driver.state.networks[netId];
+    const rec = own(driver.state.networks, netId);
     if (!rec || !ids.includes(netId)) continue;
     let known: string[] | undefined;
     try {
@@ -51,7 +52,8 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
     }
     if (!known) continue;
     for (const epId of epIds) {
-      if (!rec.endpoints[epId] || rec.endpoints[epId].recovered || known.includes(epId)) continue;
+      const ep = own(rec.endpoints, epId);
+      if (!ep || ep.recovered || known.includes(epId)) continue;
       try {
         await driver.deleteEndpoint({ NetworkID: netId, EndpointID: epId });
         removed.push(epId);

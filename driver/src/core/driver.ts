@@ -26,7 +26,7 @@ import {
 } from '@tsnet/shared';
 import type { Firewall, FirewallNetwork, PortMapRule } from '../firewall/types';
 import { ENODEV, EEXIST, NetlinkError, type NetlinkHandle } from '../netlink/types';
-import type { EndpointRecord, NetworkRecord, PortMapRecord, StateDocument } from '../state/types';
+import { own, records, type EndpointRecord, type NetworkRecord, type PortMapRecord, type StateDocument } from '../state/types';
 import type { Store } from '../state/store';
 
 import { ConflictError, DriverError, NotFoundError } from './errors';
@@ -80,6 +80,9 @@ export class Driver {
   private portCursor = 0;
 
   constructor(private readonly deps: DriverDeps) {
+    // Keyed by Docker IDs: containers without a prototype, so "__proto__" or "toString" is a plain key.
+    deps.state.networks = records(deps.state.networks);
+    for (const n of Object.values(deps.state.networks)) n.endpoints = records(n.endpoints);
     this.state = deps.state;
     deps.store.bind(() => this.state);
   }
@@ -100,7 +103,7 @@ export class Driver {
         }
         adopted = config.bridgeNamed;
       }
-      const record: NetworkRecord = { config, bridgeAdopted: adopted, createdAt: new Date().toISOString(), endpoints: {}, addedAddresses: [] };
+      const record: NetworkRecord = { config, bridgeAdopted: adopted, createdAt: new Date().toISOString(), endpoints: records(), addedAddresses: [] };
       const gateways = [...config.ipv4, ...config.ipv6Subnets].map((s) => `${s.gateway}/${s.pool.prefixLength}`);
       const steps: Step[] = [];
       if (existing && !adopted) {
@@ -160,22 +163,24 @@ export class Driver {
         do: () => firewall.applyNetwork(toFirewallNetwork(config)),
         undo: () => firewall.removeNetwork(toFirewallNetwork(config)),
       });
+      const addNetwork = () => {
+        this.state.networks[config.id] = record;
+      };
+      const removeNetwork = () => {
+        delete this.state.networks[config.id];
+      };
       steps.push({
         name: 'persist network',
         do: async () => {
-          this.state.networks[config.id] = record;
+          await this.persist(addNetwork, removeNetwork, (s) => s.network(config.id));
           this.settle(config.bridge);
-          await this.deps.store.network(config.id).save();
         },
-        undo: async () => {
-          delete this.state.networks[config.id];
-          await this.deps.store.network(config.id).save();
-        },
+        undo: () => this.persist(removeNetwork, addNetwork, (s) => s.network(config.id)),
       });
       try {
         await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
       } catch (e) {
-        this.settle(config.bridge);
+        if (!adopted) await this.settleIfGone(config.bridge);
         throw e;
       }
       this.deps.log.info({ network: config.id, bridge: config.bridge, adopted }, 'network created');
@@ -277,6 +282,12 @@ export class Driver {
           ports: [],
           createdAt: new Date().toISOString(),
         };
+        const addEndpoint = () => {
+          net.endpoints[ep.id] = ep;
+        };
+        const removeEndpoint = () => {
+          delete net.endpoints[ep.id];
+        };
         await runSteps(
           [
             {
@@ -305,19 +316,15 @@ export class Driver {
             {
               name: 'persist endpoint',
               do: async () => {
-                net.endpoints[ep.id] = ep;
+                await this.persist(addEndpoint, removeEndpoint, (s) => s.endpoint(ep.id));
                 this.settle(ep.hostVeth);
-                await this.deps.store.endpoint(ep.id).save();
               },
-              undo: async () => {
-                delete net.endpoints[ep.id];
-                await this.deps.store.endpoint(ep.id).save();
-              },
+              undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.endpoint(ep.id)),
             },
           ],
           (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-        ).catch((e) => {
-          this.settle(ep.hostVeth);
+        ).catch(async (e) => {
+          await this.settleIfGone(ep.hostVeth);
           throw e;
         });
         return response;
@@ -469,13 +476,8 @@ export class Driver {
         },
         {
           name: 'persist port maps',
-          do: async () => {
-            ep.ports = planned;
-            await this.deps.store.endpoint(ep.id).save();
-          },
-          undo: () => {
-            ep.ports = previous;
-          },
+          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), (s) => s.endpoint(ep.id)),
+          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), (s) => s.endpoint(ep.id)),
         },
       ],
       (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
@@ -571,9 +573,37 @@ export class Driver {
     await this.deps.store.journal(name);
   }
 
-  /** The link is owned by a record now (the journal keeps its line until the next start). */
+  /**
+   * The link is owned by a record on disk now, or is gone: its journal line is no longer needed
+   * (the journal keeps it until its next compaction or the next start).
+   */
   private settle(name: string): void {
     if (this.state.pending?.includes(name)) this.state.pending = this.state.pending.filter((n) => n !== name);
+  }
+
+  /** After a failed creation: forgets the link's journal entry only when the undo removed the link. */
+  private async settleIfGone(name: string): Promise<void> {
+    const link = await this.deps.netlink.getLink(name).catch(() => true);
+    if (!link) this.settle(name);
+  }
+
+  /**
+   * A change to memory made durable: `apply` changes memory and the objects `mark` names are
+   * saved. When the save fails, `revert` restores memory, the same objects are saved again so the
+   * disk holds what it held (what cannot be written now stays marked for the next save), and the
+   * error is rethrown: no record is left in memory that is not on disk.
+   */
+  private async persist(apply: () => void, revert: () => void, mark: (s: Store) => Store): Promise<void> {
+    apply();
+    try {
+      await mark(this.deps.store).save();
+    } catch (e) {
+      revert();
+      await mark(this.deps.store)
+        .save()
+        .catch((again) => this.deps.log.error({ err: String(again) }, 'could not restore the store after a failed save; it is written again with the next save'));
+      throw e;
+    }
   }
 
   /** Writes marked objects soon, without making the caller wait for the disk. */
@@ -624,7 +654,10 @@ export class Driver {
   }
 
   private findEndpoint(id: string): EndpointRecord | undefined {
-    for (const n of Object.values(this.state.networks)) if (Object.hasOwn(n.endpoints, id)) return n.endpoints[id];
+    for (const n of Object.values(this.state.networks)) {
+      const ep = own(n.endpoints, id);
+      if (ep) return ep;
+    }
     return undefined;
   }
 
@@ -647,11 +680,6 @@ export class Driver {
       }
     }
   }
-}
-
-/** A record by ID, never something inherited from Object.prototype ("__proto__", "constructor"). */
-function own<T>(records: Record<string, T>, id: string): T | undefined {
-  return typeof id === 'string' && Object.hasOwn(records, id) ? records[id] : undefined;
 }
 
 export function toFirewallNetwork(c: NetworkConfig): FirewallNetwork {

@@ -12,7 +12,7 @@
  */
 import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
-import type { EndpointRecord } from '../state/types';
+import { records, type EndpointRecord } from '../state/types';
 import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
 
 export interface ReconcileReport {
@@ -176,7 +176,7 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
       ipv6Subnets,
       raw: {},
     };
-    driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: {}, recovered: true };
+    driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: records(), recovered: true };
     report.warnings.push(`recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}); its options are assumed default until dockerd speaks of it`);
   }
   const ownedVeths = new Set(Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)));

@@ -10,6 +10,13 @@
  * asked for while a write is under way are coalesced into the next one (group commit), so
  * parallel Joins share their fsyncs.
  *
+ * The journal is compacted while the driver runs (every JOURNAL_COMPACT_AFTER appends): it is
+ * rewritten with only the names still pending, i.e. links whose owning record is not on disk yet.
+ *
+ * The state directory and its subdirectories are made 0700 (also when they already exist) and
+ * must belong to this process's user. Files are opened with O_NOFOLLOW and temporary files with
+ * O_EXCL, so a symbolic link planted in the directory is never followed.
+ *
  * Files rather than an embedded database: the state is small, read once at start, and an
  * operator can read or repair a JSON file with any tool. A damaged file is moved aside (never
  * overwritten), reported, and only that object is lost; the rest loads.
@@ -17,7 +24,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EndpointRecord, NetworkRecord, StateDocument } from './types';
-import { STATE_VERSION } from './types';
+import { own, records, STATE_VERSION } from './types';
+
+/** Appends to the journal after which it is rewritten with only what is still pending. */
+export const JOURNAL_COMPACT_AFTER = 256;
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = fs.constants;
+
+/** An object whose ID can never name a file: saving it again would fail again, so it is not retried. */
+export class UnstorableIdError extends Error {
+  constructor(id: string) {
+    super(`cannot store an object with the ID ${JSON.stringify(id)}: IDs are 1 to 128 letters, digits, "_", "." or "-", not starting with "."; it was not saved`);
+    this.name = 'UnstorableIdError';
+  }
+}
 
 export interface LoadResult {
   state: StateDocument;
@@ -53,11 +73,12 @@ export class Store {
 
   private journalHandle?: fs.promises.FileHandle;
   private journalTail: Promise<void> = Promise.resolve();
+  private journalLines = 0;
 
   /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
-    for (const d of [this.dir, this.networksDir, this.endpointsDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     const result: LoadResult = { state: emptyState(), problems: [], quarantined: [], orphanEndpoints: [] };
+    this.prepareDirectories(result.problems);
     const damaged = (file: string, why: string) => {
       result.problems.push(`${file}: ${why}`);
       const to = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -65,7 +86,14 @@ export class Store {
       result.quarantined.push(to);
     };
     const read = (file: string): unknown => {
-      const text = fs.readFileSync(file, 'utf8');
+      let text: string;
+      try {
+        text = readNoFollow(file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
+        damaged(file, 'is a symbolic link, not a file tsnet wrote; it was not followed');
+        return undefined;
+      }
       try {
         return JSON.parse(text);
       } catch (e) {
@@ -83,7 +111,7 @@ export class Store {
         damaged(file, why);
         continue;
       }
-      rec.endpoints = {};
+      rec.endpoints = records();
       result.state.networks[rec.config.id] = rec;
     }
     for (const name of jsonFiles(this.endpointsDir)) {
@@ -95,20 +123,58 @@ export class Store {
         damaged(file, why);
         continue;
       }
-      const net = result.state.networks[ep.networkId];
+      const net = own(result.state.networks, ep.networkId);
       if (net) net.endpoints[ep.id] = ep;
       else result.orphanEndpoints.push(ep);
     }
-    if (fs.existsSync(this.journalFile)) {
+    let journal: string | undefined;
+    try {
+      journal = readNoFollow(this.journalFile);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') damaged(this.journalFile, 'is a symbolic link, not a file tsnet wrote; it was not followed');
+      else if (code !== 'ENOENT') throw e;
+    }
+    if (journal !== undefined) {
       // A torn last line (a crash mid-append) names no link that was created: it is ignored.
-      const lines = fs.readFileSync(this.journalFile, 'utf8').split('\n');
+      const lines = journal.split('\n');
       lines.pop(); // after the last newline: empty, or the torn line
       const names = lines
         .filter((l) => /^\+[^\s/]{1,15}$/.test(l))
         .map((l) => l.slice(1));
       result.state.pending = [...new Set(names)];
+      this.journalLines = lines.length;
     }
     return result;
+  }
+
+  /**
+   * Makes the state directory and its subdirectories, and enforces what an existing one must be:
+   * owned by this process's user, mode 0700, subdirectories real directories (not symbolic links).
+   */
+  private prepareDirectories(problems: string[]): void {
+    const uid = process.getuid?.();
+    const check = (dir: string, followLink: boolean) => {
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const st = followLink ? fs.statSync(dir) : fs.lstatSync(dir);
+      if (!st.isDirectory()) throw new Error(`state directory ${dir} is not a directory${st.isSymbolicLink() ? ' (it is a symbolic link)' : ''}; remove it or choose another --state-dir`);
+      if (uid !== undefined && st.uid !== uid) {
+        throw new Error(`state directory ${dir} belongs to uid ${st.uid}, not to the driver's user (uid ${uid}): anyone owning it could change what tsnet believes it made; chown it to uid ${uid} or choose another --state-dir`);
+      }
+      if ((st.mode & 0o777) !== 0o700) {
+        fs.chmodSync(dir, 0o700);
+        problems.push(`state directory ${dir} had mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; set to 0700`);
+      }
+    };
+    fs.mkdirSync(path.dirname(path.resolve(this.dir)), { recursive: true, mode: 0o755 });
+    // The top directory may be a symbolic link an administrator made (state kept elsewhere).
+    check(this.dir, true);
+    check(this.networksDir, false);
+    check(this.endpointsDir, false);
   }
 
   /** The function that yields the current state; read at each write. */
@@ -132,12 +198,34 @@ export class Store {
    */
   journal(name: string): Promise<void> {
     const next = this.journalTail.then(async () => {
-      this.journalHandle ??= await fs.promises.open(this.journalFile, 'a', 0o600);
+      this.journalHandle ??= await fs.promises.open(this.journalFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
       await this.journalHandle.write(`+${name}\n`);
       await this.journalHandle.datasync();
+      if (++this.journalLines >= JOURNAL_COMPACT_AFTER) {
+        // The append is on disk: a failed compaction must not fail it (it is tried again later).
+        await this.compactJournal().catch(() => undefined);
+      }
     });
     this.journalTail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Lines in the journal file (appends since it was last rewritten, plus what that kept). */
+  get journalLength(): number {
+    return this.journalLines;
+  }
+
+  /**
+   * Rewrites the journal with only the names still pending: a name leaves `pending` once the
+   * record owning its link is on disk, or the link is gone. Runs in the journal's own queue.
+   */
+  private async compactJournal(): Promise<void> {
+    const keep = [...new Set(this.snapshot().pending ?? [])];
+    await this.journalHandle?.close();
+    this.journalHandle = undefined;
+    await writeAtomically(this.journalFile, keep.map((n) => `+${n}\n`).join(''));
+    await syncDir(this.dir);
+    this.journalLines = keep.length;
   }
 
   /** Closes the journal file (after its last append). */
@@ -152,6 +240,7 @@ export class Store {
     await this.close();
     await writeAtomically(this.journalFile, '');
     await syncDir(this.dir);
+    this.journalLines = 0;
   }
 
   /** Marks every object of the state (and every file on disk) for the next save. */
@@ -184,49 +273,70 @@ export class Store {
         await this.write(keys);
         for (const w of waiters) w.resolve();
       } catch (e) {
-        for (const k of keys) this.dirty.add(k); // written again with the next save
         for (const w of waiters) w.reject(e as Error);
       }
     }
     this.writing = null;
   }
 
+  /**
+   * Writes each key's object (or removes its file). A key that failed for a reason that can pass
+   * (a full disk, an I/O error) is marked again for the next save; one whose ID can never name a
+   * file is dropped. Throws the first failure once every key was tried.
+   */
   private async write(keys: Key[]): Promise<void> {
     const state = this.snapshot();
-    const touched = new Set<string>();
+    const touched = new Map<string, Key[]>();
+    let failure: unknown;
     for (const key of keys) {
-      let file: string;
-      let content: unknown;
-      if (key.startsWith('n:')) {
+      try {
         const id = key.slice(2);
-        file = path.join(this.networksDir, `${safe(id)}.json`);
-        const rec = state.networks[id];
-        content = rec ? { ...rec, endpoints: undefined } : undefined;
-      } else {
-        const id = key.slice(2);
-        file = path.join(this.endpointsDir, `${safe(id)}.json`);
-        content = findEndpoint(state, id);
+        let file: string;
+        let content: unknown;
+        if (key.startsWith('n:')) {
+          file = path.join(this.networksDir, `${safe(id)}.json`);
+          const rec = own(state.networks, id);
+          content = rec ? { ...rec, endpoints: undefined } : undefined;
+        } else {
+          file = path.join(this.endpointsDir, `${safe(id)}.json`);
+          content = findEndpoint(state, id);
+        }
+        if (content === undefined) await fs.promises.rm(file, { force: true });
+        else await writeAtomically(file, JSON.stringify(content, null, 1));
+        const dir = path.dirname(file);
+        touched.set(dir, [...(touched.get(dir) ?? []), key]);
+      } catch (e) {
+        if (!(e instanceof UnstorableIdError)) this.dirty.add(key);
+        failure ??= e;
       }
-      if (content === undefined) await fs.promises.rm(file, { force: true });
-      else await writeAtomically(file, JSON.stringify(content, null, 1));
-      touched.add(path.dirname(file));
     }
-    for (const dir of touched) await syncDir(dir);
+    for (const [dir, written] of touched) {
+      try {
+        await syncDir(dir);
+      } catch (e) {
+        for (const k of written) this.dirty.add(k);
+        failure ??= e;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 }
 
 export function emptyState(): StateDocument {
-  return { version: STATE_VERSION, networks: {} };
+  return { version: STATE_VERSION, networks: records() };
 }
 
 function findEndpoint(state: StateDocument, id: string): EndpointRecord | undefined {
-  for (const n of Object.values(state.networks)) if (n.endpoints[id]) return n.endpoints[id];
+  for (const n of Object.values(state.networks)) {
+    const ep = own(n.endpoints, id);
+    if (ep) return ep;
+  }
   return undefined;
 }
 
 /** IDs come from dockerd (validated as [0-9a-zA-Z_.-]); never let one name a path elsewhere. */
 function safe(id: string): string {
-  if (!/^[0-9a-zA-Z_.-]{1,128}$/.test(id) || id.startsWith('.')) throw new Error(`cannot store an object with the ID ${JSON.stringify(id)}`);
+  if (!/^[0-9a-zA-Z_.-]{1,128}$/.test(id) || id.startsWith('.')) throw new UnstorableIdError(id);
   return id;
 }
 
@@ -238,15 +348,33 @@ function jsonFiles(dir: string): string[] {
   }
 }
 
+function readNoFollow(file: string): string {
+  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Temporary file, fsync, rename. The temporary name is first removed (a leftover of a crash, or
+ * a symbolic link someone planted: rm removes the link itself) and then created with O_EXCL and
+ * O_NOFOLLOW, so the write never lands anywhere but in a new file of our own.
+ */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  await fs.promises.rm(tmp, { force: true });
+  const fh = await fs.promises.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     await fh.writeFile(text);
     await fh.datasync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
+  await fh.close();
   await fs.promises.rename(tmp, file);
 }
 

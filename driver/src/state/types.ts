@@ -28,6 +28,21 @@ export interface NetworkRecord {
   recovered?: boolean;
 }
 
+/**
+ * A container of records keyed by Docker IDs: no prototype, so an ID such as "__proto__",
+ * "constructor" or "toString" is an ordinary key, never an inherited member.
+ */
+export function records<T>(from?: Record<string, T>): Record<string, T> {
+  const r = Object.create(null) as Record<string, T>;
+  if (from) for (const k of Object.keys(from)) r[k] = from[k];
+  return r;
+}
+
+/** The record stored under `id`, never something inherited. */
+export function own<T>(container: Record<string, T>, id: unknown): T | undefined {
+  return typeof id === 'string' && Object.prototype.hasOwnProperty.call(container, id) ? container[id] : undefined;
+}
+
 export interface StateDocument {
   version: number;
   networks: Record<string, NetworkRecord>;
