@@ -88,7 +88,19 @@ export function macFromIPv4(ip: string): string {
 }
 
 export function isValidMac(s: string): boolean {
-  return /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(s);
+  return macProblem(s) === undefined;
+}
+
+/**
+ * Why `s` cannot be a container's MAC address, or undefined when it can: six hex pairs, not a
+ * multicast or broadcast address (the low bit of the first byte set) and not all zeros.
+ */
+export function macProblem(s: string): string | undefined {
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(s)) return 'is not six hex pairs separated by ":"';
+  const bytes = s.split(':').map((h) => parseInt(h, 16));
+  if (bytes[0] & 1) return bytes.every((b) => b === 0xff) ? 'is the broadcast address' : 'is a multicast address (the lowest bit of the first byte is set)';
+  if (bytes.every((b) => b === 0)) return 'is all zeros';
+  return undefined;
 }
 
 /** A random locally administered unicast MAC. */

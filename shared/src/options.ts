@@ -5,7 +5,7 @@
  */
 import type { CreateNetworkRequest, IPAMData } from './remote-api';
 import { bridgeName, isValidInterfaceName, IFNAMSIZ_MAX } from './naming';
-import { Cidr, cidrContains, cidrToString, isIPv4, isIPv6, normalizeIP, parseCidr } from './ip';
+import { Cidr, cidrContains, cidrToString, ipToBytes, isIPv4, isIPv6, normalizeIP, parseCidr } from './ip';
 
 export const OPT = {
   bridgeName: 'com.docker.network.bridge.name',
@@ -93,10 +93,19 @@ export function parsePortRange(value: string): { start: number; end: number } {
   return { start, end };
 }
 
+/**
+ * Pools per address family a network may have. Docker sends one per --subnet (a handful at most);
+ * the cap keeps a hostile request from making the driver do unbounded work.
+ */
+export const MAX_POOLS_PER_FAMILY = 16;
+
 function parseSubnets(family: 4 | 6, data: IPAMData[] | undefined): SubnetConfig[] {
   const flag = family === 4 ? 'IPv4Data' : 'IPv6Data';
   if (data === undefined || data === null) return [];
   if (!Array.isArray(data)) throw new OptionError(`${flag} must be a list of IPAM pools`);
+  if (data.length > MAX_POOLS_PER_FAMILY) {
+    throw new OptionError(`${flag} has ${data.length} pools; tsnet accepts at most ${MAX_POOLS_PER_FAMILY} IPv${family} subnets per network (one per --subnet)`);
+  }
   return data.map((d, i) => {
     if (!d || typeof d !== 'object' || typeof d.Pool !== 'string') {
       throw new OptionError(`${flag}[${i}]: missing Pool (the subnet, e.g. --subnet 10.20.0.0/24)`);
@@ -204,14 +213,28 @@ export function parseNetworkRequest(req: CreateNetworkRequest): NetworkConfig {
   };
 }
 
-function assertNoOverlapWithin(subnets: SubnetConfig[]): void {
-  for (let i = 0; i < subnets.length; i++) {
-    for (let j = i + 1; j < subnets.length; j++) {
-      const a = subnets[i].pool;
-      const b = subnets[j].pool;
-      if (a.family === b.family && (cidrContains(a, b.network) || cidrContains(b, a.network))) {
-        throw new OptionError(`subnets ${cidrToString(a)} and ${cidrToString(b)} overlap`);
-      }
+/**
+ * Prefixes are either nested or disjoint, so on a list sorted by first address two of them
+ * overlap exactly when one starts before the furthest end seen so far: O(n log n).
+ */
+export function assertNoOverlapWithin(subnets: SubnetConfig[]): void {
+  for (const family of [4, 6] as const) {
+    const ranges = subnets
+      .filter((s) => s.family === family)
+      .map((s) => ({ pool: s.pool, ...bounds(s.pool) }))
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    let widest: (typeof ranges)[number] | undefined;
+    for (const r of ranges) {
+      if (widest && r.first <= widest.last) throw new OptionError(`subnets ${cidrToString(widest.pool)} and ${cidrToString(r.pool)} overlap`);
+      if (!widest || r.last > widest.last) widest = r;
     }
   }
+}
+
+/** First and last address of a prefix, as integers. */
+function bounds(c: Cidr): { first: bigint; last: bigint } {
+  const bits = c.family === 4 ? 32 : 128;
+  const first = ipToBytes(c.network).reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+  const size = 1n << BigInt(bits - c.prefixLength);
+  return { first, last: first + size - 1n };
 }

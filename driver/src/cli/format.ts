@@ -6,8 +6,24 @@ import type { PortMapStatus, StatusReport } from '@tsnet/shared';
 import type { InspectReport, PodMember } from './inspect';
 import type { PortRow } from './status-client';
 
-/** Columns separated by two spaces, each as wide as its widest cell; no trailing blanks. */
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * Text from containers and the kernel (interface names, container names, paths) made safe for a
+ * terminal: control characters (C0, DEL, C1), line and paragraph separators and bidirectional
+ * overrides become \xHH / \uHHHH escapes, and a backslash becomes \\, so a name can neither
+ * send escape sequences to the admin's terminal nor pass for another name.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return s.replace(/[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Columns separated by two spaces, each as wide as its widest cell; no trailing blanks. Every cell is escaped. */
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map((cell) => printable(cell ?? '')));
   const all = [headers, ...rows];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all
@@ -75,13 +91,14 @@ function memberText(m: PodMember, all: PodMember[]): string {
     rel = `joined with --network container:${owner ? owner.name : shortId(target)}`;
   } else if (m.relation === 'host') rel = 'host network';
   else rel = 'owner';
-  return `${m.name} (${rel})${m.self ? ' <- this container' : ''}`;
+  return `${printable(m.name)} (${printable(rel)})${m.self ? ' <- this container' : ''}`;
 }
 
 export function formatInspect(r: InspectReport): string {
   const out: string[] = [];
-  out.push(`container   ${r.container.name} (${shortId(r.container.id)})  pid ${r.container.pid}  network mode ${shortMode(r.container.networkMode)}`);
-  out.push(`namespace   ${r.namespace.path}  net:[${r.namespace.inode}]${r.container.sandboxKey ? `  sandbox ${r.container.sandboxKey}` : ''}`);
+  const p = printable;
+  out.push(`container   ${p(r.container.name)} (${p(shortId(r.container.id))})  pid ${r.container.pid}  network mode ${p(shortMode(r.container.networkMode))}`);
+  out.push(`namespace   ${p(r.namespace.path)}  net:[${r.namespace.inode}]${r.container.sandboxKey ? `  sandbox ${p(r.container.sandboxKey)}` : ''}`);
   const others = r.sharedWith.length;
   out.push(`shared by   ${others} container${others === 1 ? '' : 's'}`);
   for (const m of r.sharedWith) out.push(`            - ${memberText(m, r.sharedWith)}`);
@@ -106,7 +123,7 @@ export function formatInspect(r: InspectReport): string {
   out.push(section('ROUTES', ['DESTINATION', 'GATEWAY', 'DEV'], r.routes.map((x) => [x.dst === '0.0.0.0/0' || x.dst === '::/0' ? `default (${x.dst})` : x.dst, dash(x.gateway), dash(x.dev)])));
   out.push('');
   out.push(section('LISTENING SOCKETS', ['PROTO', 'ADDRESS', 'PORT', 'STATE'], r.sockets.map((s) => [s.proto, s.localAddress, String(s.localPort), s.state])));
-  for (const n of r.notes) out.push(`\nnote: ${n}`);
+  for (const n of r.notes) out.push(`\nnote: ${printable(n)}`);
   return out.join('\n');
 }
 
@@ -129,8 +146,9 @@ function ms(v: number): string {
 
 export function formatStatus(r: StatusReport, names: Names = NO_NAMES, statusSocket?: string): string {
   const out: string[] = [];
-  out.push(`tsnet ${r.version}  pid ${r.pid}  up ${duration(r.uptimeSeconds)}  firewall ${r.firewallBackend}`);
-  out.push(`plugin socket ${r.pluginSocket}  state ${r.stateDir}${statusSocket ? `  status ${statusSocket}` : ''}`);
+  const p = printable;
+  out.push(`tsnet ${p(r.version)}  pid ${r.pid}  up ${duration(r.uptimeSeconds)}  firewall ${p(r.firewallBackend)}`);
+  out.push(`plugin socket ${p(r.pluginSocket)}  state ${p(r.stateDir)}${statusSocket ? `  status ${p(statusSocket)}` : ''}`);
   out.push('');
   out.push(
     section(
@@ -173,7 +191,7 @@ export function formatStatus(r: StatusReport, names: Names = NO_NAMES, statusSoc
     out.push('');
     out.push(section('CALLS', ['METHOD', 'COUNT', 'ERRORS', 'P50 MS', 'P90 MS', 'P99 MS', 'MAX MS'], calls.map(([m, s]) => [m, String(s.count), String(s.errors), ms(s.p50Ms), ms(s.p90Ms), ms(s.p99Ms), ms(s.maxMs)])));
   }
-  for (const w of r.warnings) out.push(`\nwarning: ${w}`);
+  for (const w of r.warnings) out.push(`\nwarning: ${printable(w)}`);
   return out.join('\n');
 }
 

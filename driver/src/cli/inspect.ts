@@ -59,7 +59,8 @@ export interface InspectDeps {
   /** The driver's status, or undefined when it cannot be read (inspect still works without it). */
   status: () => Promise<StatusReport | undefined>;
   networkName?: (id: string) => Promise<string | undefined>;
-  open?: (netnsPath?: string) => Promise<NetlinkHandle>;
+  /** Opens a handle in the namespace at `netnsPath`, refusing one whose inode is not `netnsInode`. */
+  open?: (netnsPath?: string, netnsInode?: number) => Promise<NetlinkHandle>;
 }
 
 function nsInode(pid: number): number | undefined {
@@ -122,7 +123,7 @@ function enterError(e: unknown, where: string, name: string): CliError {
 }
 
 export async function inspectContainer(deps: InspectDeps, ref: string): Promise<InspectReport> {
-  const open = deps.open ?? ((p?: string) => openNetlink(p ? { netnsPath: p } : {}));
+  const open = deps.open ?? ((p?: string, ino?: number) => openNetlink(p ? { netnsPath: p, netnsInode: ino } : {}));
   const c = await resolveContainer(deps, ref);
   const name = containerName(c);
   const nsPath = `/proc/${c.State.Pid}/ns/net`;
@@ -140,7 +141,9 @@ export async function inspectContainer(deps: InspectDeps, ref: string): Promise<
 
   let ns: NetlinkHandle;
   try {
-    ns = await open(nsPath);
+    // The namespace whose inode was recorded (and matched against the pod members), not whatever
+    // the path holds by now: the PID may have exited and been reused.
+    ns = await open(nsPath, inode);
   } catch (e) {
     throw enterError(e, nsPath, name);
   }

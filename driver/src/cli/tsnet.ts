@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
 import { DockerClient } from '../docker/client';
-import { formatInspect, formatPorts, formatStatus, NO_NAMES, type Names } from './format';
+import { formatInspect, formatPorts, formatStatus, NO_NAMES, printable, type Names } from './format';
 import { inspectContainer } from './inspect';
 import { CliError, StatusClient } from './status-client';
 
@@ -72,8 +72,9 @@ async function dockerNames(docker: DockerClient, networkIds: string[]): Promise<
   return names;
 }
 
-function json(v: unknown): string {
-  return JSON.stringify(v, null, 2);
+/** JSON with every character a terminal could act on as a \uHHHH escape (JSON.stringify leaves DEL, C1 and bidi controls raw). */
+export function json(v: unknown): string {
+  return JSON.stringify(v, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export async function run(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
@@ -130,10 +131,10 @@ if (require.main === module) {
     (e: unknown) => {
       clearInterval(keepAlive);
       if (e instanceof CliError) {
-        process.stderr.write(`tsnet: ${e.message}\n`);
+        process.stderr.write(`tsnet: ${e.message.split('\n').map(printable).join('\n')}\n`);
         process.exit(e.exitCode);
       }
-      process.stderr.write(`tsnet: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+      process.stderr.write(`tsnet: unexpected error: ${((e as Error).stack ?? String(e)).split('\n').map(printable).join('\n')}\n`);
       process.exit(1);
     },
   );

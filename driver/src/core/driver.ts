@@ -7,7 +7,7 @@ import {
   cidrsOverlap,
   cidrToString,
   cidrContains,
-  isValidMac,
+  macProblem,
   macFromIPv4,
   parseCidr,
   parseNetworkRequest,
@@ -265,7 +265,8 @@ export class Driver {
       try {
         let mac = iface.MacAddress || '';
         const response: CreateEndpointResponse = {};
-        if (mac && !isValidMac(mac)) throw new DriverError(`MAC address "${mac}" is not valid; use six hex pairs like 02:42:0a:00:00:02`);
+        const macWrong = mac ? macProblem(mac) : undefined;
+        if (macWrong) throw new DriverError(`MAC address "${mac}" ${macWrong}; use a unicast address of six hex pairs like 02:42:0a:00:00:02`);
         if (!mac) {
           mac = macFromIPv4(ipv4.split('/')[0]);
           response.Interface = { MacAddress: mac };

@@ -141,11 +141,21 @@ class NftFirewall implements TsnetFirewall {
       // Only DOCKER-USER is read (two small lists in one round trip); the table's own
       // objects are written so that the result does not depend on what was there.
       const s = await this.snapshot(false, false);
-      if (s.dockerUser.size === 0 && this._backend === 'iptables-legacy') {
-        if (!(await this.nft.legacy('accept', net.bridge))) this.log(`tsnet firewall: ${net.bridge}: no DOCKER-USER chain in the legacy filter table; forwarding may be dropped`);
-      }
+      // Planned and applied (the kernel validates the whole transaction) before anything goes
+      // into a legacy DOCKER-USER chain: a refused network leaves no accept behind.
       const cmds = applyNetworkCommands(net, s);
       await this.runRecreatingTable(cmds);
+      if (s.dockerUser.size === 0 && this._backend === 'iptables-legacy') {
+        let accepted: boolean;
+        try {
+          accepted = await this.nft.legacy('accept', net.bridge);
+        } catch (e) {
+          const undo = removeNetworkCommands(net, await this.snapshot(true));
+          await this.run(undo).catch((u) => this.log(`tsnet firewall: ${net.bridge}: could not undo its nftables rules: ${String(u)}`));
+          throw e;
+        }
+        if (!accepted) this.log(`tsnet firewall: ${net.bridge}: no DOCKER-USER chain in the legacy filter table; forwarding may be dropped`);
+      }
     });
   }
 

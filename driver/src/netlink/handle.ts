@@ -11,6 +11,11 @@ import { NetlinkError, type AddressInfo, type LinkInfo, type NetlinkHandle, type
 export interface OpenNetlinkOptions {
   /** nsfs path of the namespace to work in (/run/netns/NAME, /proc/PID/ns/net, a SandboxKey); default: the host's. */
   netnsPath?: string;
+  /**
+   * Inode of the namespace the caller looked up (e.g. stat of /proc/PID/ns/net): the worker
+   * refuses to work in whatever else the path holds when it opens it.
+   */
+  netnsInode?: number;
 }
 
 interface Pending {
@@ -127,7 +132,7 @@ class WorkerHandle implements NetlinkHandle {
 /** Opens a handle bound to the namespace at `opts.netnsPath` (default: the host's). */
 export function openNetlink(opts: OpenNetlinkOptions = {}): Promise<NetlinkHandle> {
   const where = opts.netnsPath ?? 'host namespace';
-  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { netnsPath: opts.netnsPath } satisfies WorkerInit });
+  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { netnsPath: opts.netnsPath, netnsInode: opts.netnsInode } satisfies WorkerInit });
   return new Promise<NetlinkHandle>((resolve, reject) => {
     const onError = (e: Error) => reject(new Error(`netlink worker (${where}) failed to start: ${e.message}`));
     const onExit = (code: number) => reject(new Error(`netlink worker (${where}) exited with code ${code} before it was ready`));

@@ -220,5 +220,8 @@ export class NetlinkOps {
   close(): void {
     this.route.close();
     this.netfilter?.close();
+    this.diag?.close();
+    this.netfilter = undefined;
+    this.diag = undefined;
   }
 }

@@ -11,6 +11,8 @@ import { NetlinkError } from './types';
 
 export interface WorkerInit {
   netnsPath?: string;
+  /** Inode of the namespace the caller saw at netnsPath: refused if the path now holds another. */
+  netnsInode?: number;
 }
 
 export type WorkerRequest = { id: number; method: OpName; args: unknown[] } | { id: number; method: 'close'; args: [] };
@@ -41,15 +43,24 @@ export type OpName = (typeof OPS)[number];
 
 export type ReadyMessage = { ready: true } | { ready: false; message: string; errno?: number };
 
-function enterNamespace(path: string): void {
+/**
+ * Enters the namespace at `path`. What is checked is the namespace actually entered (the opened
+ * descriptor), never the path again: a path can be re-pointed between two looks at it.
+ */
+function enterNamespace(path: string, expectedInode?: number): void {
   const fd = fs.openSync(path, fs.constants.O_RDONLY);
+  let entered: number;
   try {
+    entered = fs.fstatSync(fd).ino;
+    if (expectedInode !== undefined && entered !== expectedInode) {
+      throw new Error(`${path} now holds network namespace net:[${entered}], not net:[${expectedInode}] that was looked up (the container restarted or its process exited); run the command again`);
+    }
     enterNetns(fd);
   } finally {
     fs.closeSync(fd);
   }
   // Guard against a path that is not a network namespace (setns would have refused) or a thread mix-up.
-  if (fs.statSync('/proc/thread-self/ns/net').ino !== fs.statSync(path).ino) {
+  if (fs.statSync('/proc/thread-self/ns/net').ino !== entered) {
     throw new Error(`setns into ${path} did not take effect for this thread`);
   }
 }
@@ -65,7 +76,7 @@ function main(): void {
   const init = (workerData ?? {}) as WorkerInit;
   let ops: NetlinkOps;
   try {
-    if (init.netnsPath) enterNamespace(init.netnsPath);
+    if (init.netnsPath) enterNamespace(init.netnsPath, init.netnsInode);
     ops = new NetlinkOps();
   } catch (e) {
     const errno = e instanceof KernelError ? e.errno : Math.abs((e as NodeJS.ErrnoException).errno ?? 0) || undefined;
