@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const store = new Store(opts.stateDir);
   const loaded = store.load();
   const warnings: string[] = [];
+  for (const c of loaded.corrected) log.warn(c);
   if (loaded.problems.length > 0) {
     warnings.push(...loaded.problems);
     if (loaded.quarantined.length > 0) warnings.push(`damaged files were kept as ${loaded.quarantined.join(', ')}; what they held is rebuilt from the kernel`);

@@ -47,6 +47,8 @@ export interface LoadResult {
   quarantined: string[];
   /** Endpoints whose network record could not be read: the recovery from the kernel adopts them. */
   orphanEndpoints: EndpointRecord[];
+  /** What was corrected on the way (a state directory's mode), in words. */
+  corrected: string[];
 }
 
 type Key = `n:${string}` | `e:${string}`;
@@ -77,8 +79,8 @@ export class Store {
 
   /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
-    const result: LoadResult = { state: emptyState(), problems: [], quarantined: [], orphanEndpoints: [] };
-    this.prepareDirectories(result.problems);
+    const result: LoadResult = { state: emptyState(), problems: [], quarantined: [], orphanEndpoints: [], corrected: [] };
+    this.prepareDirectories(result.corrected);
     const damaged = (file: string, why: string) => {
       result.problems.push(`${file}: ${why}`);
       const to = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -152,7 +154,7 @@ export class Store {
    * Makes the state directory and its subdirectories, and enforces what an existing one must be:
    * owned by this process's user, mode 0700, subdirectories real directories (not symbolic links).
    */
-  private prepareDirectories(problems: string[]): void {
+  private prepareDirectories(corrected: string[]): void {
     const uid = process.getuid?.();
     const check = (dir: string, followLink: boolean) => {
       try {
@@ -167,7 +169,7 @@ export class Store {
       }
       if ((st.mode & 0o777) !== 0o700) {
         fs.chmodSync(dir, 0o700);
-        problems.push(`state directory ${dir} had mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; set to 0700`);
+        corrected.push(`state directory ${dir} had mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; set to 0700`);
       }
     };
     fs.mkdirSync(path.dirname(path.resolve(this.dir)), { recursive: true, mode: 0o755 });
