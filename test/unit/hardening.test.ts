@@ -289,7 +289,7 @@ describe('tsnet CLI escaping (issue 13 item 11)', () => {
 
   it('every table cell is escaped and the columns stay aligned', () => {
     const t = table(['NAME', 'STATE'], [[evil, 'up'], ['eth0', 'down']]);
-    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(t), JSON.stringify(t));
+    assert.ok(![...t].some((ch) => (ch < " " && ch !== "\n") || ch === "\x7f"), JSON.stringify(t));
     const [, a, b] = t.split('\n');
     assert.equal(a.indexOf('up'), b.indexOf('down'));
   });
