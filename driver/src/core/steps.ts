@@ -2,6 +2,8 @@
  * An operation is a list of steps, each with its undo. Steps run in order; when one fails, the
  * undos of the steps already done run in reverse order and the original error is rethrown.
  * An undo that fails is reported through `onUndoError` and does not hide the original error.
+ * The failing step's own undo is not run: a step that can fail half-way (a change to memory and
+ * then a save) must restore what it changed itself before it throws (Driver.persist does).
  */
 
 export interface Step {
