@@ -43,6 +43,10 @@ describe('netlink worker: namespace entry and socket release (kernel, test names
 
   it('closing a handle releases its sock_diag socket too', async () => {
     // A handle in this process's namespace, where /proc/net/netlink (read by this thread) lists its sockets.
+    // One round first: a process's first worker thread may open descriptors it keeps.
+    const warm = await openNetlink();
+    await warm.listSockets();
+    await warm.close();
     const before = fs.readdirSync('/proc/self/fd').length;
     const baseline = netlinkSockets();
     for (let i = 0; i < 5; i++) {
