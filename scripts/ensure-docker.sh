@@ -8,7 +8,16 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 if ! pgrep -x dockerd >/dev/null; then
   rm -f /var/run/docker.pid
-  setsid dockerd --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1 < /dev/null &
+  # Run under `flock /tmp/tsnet-test.lock`, this script inherits the lock's descriptor: dockerd
+  # must not keep it (a daemon holding it would hold the test lock for ever). Close every
+  # descriptor above 2 in the daemon's subshell.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid dockerd --host unix:///var/run/docker.sock >/var/log/dockerd.log 2>&1 < /dev/null
+  ) &
 fi
 for _ in $(seq 1 60); do
   docker version >/dev/null 2>&1 && exit 0
