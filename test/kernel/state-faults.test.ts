@@ -57,9 +57,10 @@ class SmallDisk {
   }
   destroy(): void {
     try {
-      execFileSync('umount', [this.dir]);
+      execFileSync('umount', [this.dir], { stdio: 'ignore' });
     } catch {
-      /* not mounted */
+      // Still busy (a failed test left a file open): detach it now, the kernel frees it when closed.
+      execFileSync('umount', ['-l', this.dir], { stdio: 'ignore' });
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
