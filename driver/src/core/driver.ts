@@ -33,6 +33,7 @@ import { ConflictError, DriverError, NotFoundError } from './errors';
 import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding, type BoundSocket } from './ports';
+import { bridgeMac, DEFAULT_MTU, pinnedMacFor } from './bridge';
 
 export interface Logger {
   debug(obj: object | string, msg?: string): void;
@@ -115,13 +116,19 @@ export class Driver {
           name: `create bridge ${config.bridge}`,
           do: async () => {
             await this.intend(config.bridge);
-            await netlink.createBridge(config.bridge, { mtu: config.mtu });
+            await netlink.createBridge(config.bridge, { mtu: config.mtu ?? DEFAULT_MTU, mac: bridgeMac(config.id) });
           },
           undo: () => this.deleteLinkIfPresent(config.bridge),
         });
-      } else if (config.mtu) {
+      } else {
+        // An adopted bridge keeps its MAC (and its MTU unless one is asked for), pinned so that
+        // neither follows the ports tsnet adds and removes.
         const before = existing!.mtu;
-        steps.push({ name: `set mtu of ${config.bridge}`, do: () => netlink.setMtu(config.bridge, config.mtu!), undo: () => netlink.setMtu(config.bridge, before) });
+        steps.push({
+          name: `pin MAC and MTU of ${config.bridge}`,
+          do: () => netlink.pinBridge(config.bridge, { mac: pinnedMacFor(config.id, existing!.mac), mtu: config.mtu ?? before }),
+          undo: () => (config.mtu && config.mtu !== before ? netlink.setMtu(config.bridge, before) : Promise.resolve()),
+        });
       }
       if (config.ipv6) {
         steps.push({

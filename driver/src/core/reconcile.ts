@@ -14,6 +14,7 @@ import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOS
 import type { LinkInfo } from '../netlink/types';
 import { records, type EndpointRecord } from '../state/types';
 import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
+import { bridgeMac, DEFAULT_MTU, pinnedMacFor } from './bridge';
 
 export interface ReconcileReport {
   recreated: string[];
@@ -36,10 +37,13 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
         if (net.bridgeAdopted) {
           report.warnings.push(`network ${c.id.slice(0, 12)}: the adopted bridge ${c.bridge} is gone; re-creating it`);
         }
-        await netlink.createBridge(c.bridge, { mtu: c.mtu });
+        await netlink.createBridge(c.bridge, { mtu: c.mtu ?? DEFAULT_MTU, mac: bridgeMac(c.id) });
         for (const s of allSubnets(c)) await netlink.addAddress(c.bridge, `${s.gateway}/${s.pool.prefixLength}`).catch(() => undefined);
         report.recreated.push(`bridge ${c.bridge}`);
       } else {
+        // Bridges made by earlier versions (or adopted) may still follow their ports' MAC and MTU.
+        const link = byName.get(c.bridge)!;
+        await netlink.pinBridge(c.bridge, { mac: pinnedMacFor(c.id, link.mac), mtu: c.mtu ?? (net.bridgeAdopted ? link.mtu : DEFAULT_MTU) });
         const have = new Set((await netlink.listAddresses(c.bridge)).map((a) => a.cidr));
         for (const s of allSubnets(c)) {
           const gw = `${s.gateway}/${s.pool.prefixLength}`;

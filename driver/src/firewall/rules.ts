@@ -19,6 +19,8 @@
  *                                      ip saddr vmap @masq4 / ip6 saddr vmap @masq6 (intervals)
  *                                                             -> jump masq-<BR>
  *      prerouting / output (nat, dstnat): dnat through the port maps (see 5).
+ *      input       (filter, prio 0):   iifname @bridges ip daddr 127.0.0.0/8, not part of a
+ *                                      DNAT'd or established connection -> drop (see 8).
  * 3. Per network four regular chains, always present (content depends on options):
  *      in-BR   traffic forwarded INTO BR: established/related and DNAT'd (published ports) pass;
  *              same-bridge traffic (only seen with br_netfilter) passes, or is dropped when
@@ -62,6 +64,11 @@
  *    set; concatenated map data cannot be declared (hence the address/port map pairs);
  *    `delete` of an absent object fails the whole transaction (`destroy` is 1.0.8+), hence
  *    add-then-delete and add-flush-delete for chains.
+ * 8. Loopback: the core sets route_localnet on each bridge so `-p 127.0.0.1:H:C` works (the host's
+ *    DNAT'd packet leaves with source 127.0.0.1 and is masqueraded in post-BR). route_localnet
+ *    also makes the kernel accept 127.0.0.0/8 arriving on the bridge, so the input chain drops
+ *    that unless it is a reply of such a connection (CVE-2020-8558, as Kubernetes and Docker do);
+ *    and prerouting never DNATs a loopback destination, only the output hook does (moby#45610).
  */
 import { PROTO_NAMES, ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
 import type { FirewallNetwork, FirewallSubnet, PortMapRule } from './types';
@@ -150,7 +157,11 @@ const BASE = {
   output: { type: 'nat', hook: 'output', prio: -100 },
   postrouting: { type: 'nat', hook: 'postrouting', prio: 100 },
   forward: { type: 'filter', hook: 'forward', prio: 0 },
+  input: { type: 'filter', hook: 'input', prio: 0 },
 } as const;
+
+/** The set of every tsnet bridge (for rules about traffic arriving on any of them). */
+export const SET_BRIDGES = 'bridges';
 
 function lookupKey(family: 4 | 6, kind: PortMapKind): Expr {
   const parts: Expr[] = [meta('l4proto'), payload('th', 'dport')];
@@ -158,10 +169,17 @@ function lookupKey(family: 4 | 6, kind: PortMapKind): Expr {
   return { concat: parts };
 }
 
-function dnatRule(chain: string, family: 4 | 6, kind: PortMapKind, localhostGuard: boolean): NftCmd {
+/**
+ * The DNAT rule of one port-map pair. A loopback destination is DNAT'd only for the host's own
+ * traffic (output hook): in prerouting, a packet to 127.0.0.0/8 or ::1 came from another machine
+ * or a container that routed loopback to us, and `-p 127.0.0.1:H:C` must not answer it
+ * (moby#45610). IPv6 ::1 is never DNAT'd (there is no route_localnet for IPv6).
+ */
+function dnatRule(chain: 'prerouting' | 'output', family: 4 | 6, kind: PortMapKind): NftCmd {
   const names = portMapNames(family, kind);
   const expr: Expr[] = [match(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6')];
-  if (localhostGuard && family === 6) expr.push(match(payload('ip6', 'daddr'), '::1', '!='));
+  if (family === 6) expr.push(match(payload('ip6', 'daddr'), '::1', '!='));
+  else if (chain === 'prerouting') expr.push(match(payload('ip', 'daddr'), prefix('127.0.0.0/8'), '!='));
   if (kind === 'any') expr.push(match({ fib: { result: 'type', flags: ['daddr'] } }, 'local'));
   expr.push({
     dnat: {
@@ -185,6 +203,7 @@ export function skeletonCommands(): NftCmd[] {
   cmds.push(addMap(MAP.postOut, 'ifname', 'verdict'));
   cmds.push(addMap(MAP.masq4, 'ipv4_addr', 'verdict', ['interval']));
   cmds.push(addMap(MAP.masq6, 'ipv6_addr', 'verdict', ['interval']));
+  cmds.push({ add: { set: { ...tbl, name: SET_BRIDGES, type: 'ifname' } } });
   for (const { family, kind } of ALL_PORT_MAPS) {
     const names = portMapNames(family, kind);
     const type = kind === 'addr' ? [family === 4 ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'] : ['inet_proto', 'inet_service'];
@@ -195,9 +214,16 @@ export function skeletonCommands(): NftCmd[] {
     cmds.push(addChain(name, base));
     cmds.push(flushChain(name));
   }
-  for (const chain of ['prerouting', 'output']) {
-    for (const { family, kind } of ALL_PORT_MAPS) cmds.push(dnatRule(chain, family, kind, chain === 'output'));
+  for (const chain of ['prerouting', 'output'] as const) {
+    for (const { family, kind } of ALL_PORT_MAPS) cmds.push(dnatRule(chain, family, kind));
   }
+  // route_localnet (needed so a DNAT'd 127.0.0.1 connection can leave through a bridge) would
+  // also let a container send to the host's 127.0.0.1 services: drop what arrives on a tsnet
+  // bridge for 127.0.0.0/8 unless it belongs to such a connection (CVE-2020-8558).
+  const fromBridgeToLoopback = [match(meta('iifname'), `@${SET_BRIDGES}`), match(payload('ip', 'daddr'), prefix('127.0.0.0/8'))];
+  cmds.push(addRule('input', [...fromBridgeToLoopback, match(ct('state'), ['established', 'related'], 'in'), { return: null }]));
+  cmds.push(addRule('input', [...fromBridgeToLoopback, match(ct('status'), 'dnat', 'in'), { return: null }]));
+  cmds.push(addRule('input', [...fromBridgeToLoopback, { counter: null }, { drop: null }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: meta('oifname'), data: `@${MAP.postOut}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.masq4}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip6', 'saddr'), data: `@${MAP.masq6}` } }]));
@@ -409,6 +435,7 @@ export function applyNetworkCommands(net: FirewallNetwork, s: Snapshot): NftCmd[
   }
   cmds.push(elementCmd('add', MAP.fwdIn, [[net.bridge, jump(ch.in)]]));
   cmds.push(elementCmd('add', MAP.fwdOut, [[net.bridge, jump(ch.out)]]));
+  cmds.push(elementCmd('add', SET_BRIDGES, [net.bridge]));
   // An element that must NOT exist is added and deleted in the same transaction: absent
   // afterwards whether or not it existed, without having to list the map first.
   const postElem: Json[] = [[net.bridge, jump(ch.post)]];
@@ -452,6 +479,7 @@ export function removeNetworkCommands(net: Pick<FirewallNetwork, 'id' | 'bridge'
       const keys = (s.maps.get(mapName) ?? []).filter((e) => ourChains.has(jumpTarget(e.value) ?? '')).map((e) => e.key);
       if (keys.length) cmds.push(elementCmd('delete', mapName, keys));
     }
+    cmds.push(elementCmd('add', SET_BRIDGES, [net.bridge]), elementCmd('delete', SET_BRIDGES, [net.bridge]));
     const pms = portMapsInSnapshot(s).filter((p) => p.bridge === net.bridge);
     cmds.push(...removePortMapCommands(pms));
     // add + flush + delete: deleting works whether or not the chain existed.
@@ -600,6 +628,7 @@ export function describeNetwork(net: FirewallNetwork, backend: string, dockerUse
     lines.push(`isolation: new traffic from ${br} to Docker bridges (${DOCKER_BRIDGE_PATTERNS.join(', ')}) dropped`);
     const masq = net.subnets.filter(() => net.masquerade).map((s) => s.cidr);
     lines.push(masq.length ? `masquerade: ${masq.join(', ')} leaving via interfaces other than ${br}` : 'masquerade: off');
+    lines.push(`loopback: packets arriving on ${br} for 127.0.0.0/8 dropped unless they answer the host's own DNAT'd connection; ports published on 127.0.0.1 are DNAT'd only for the host's own traffic`);
     lines.push(`hairpin: published-port traffic from ${net.subnets.map((s) => s.cidr).join(', ') || '(no subnet)'} back into ${br} is masqueraded; localhost (127.0.0.0/8) DNAT into ${br} is masqueraded`);
   }
   lines.push(net.icc ? `icc: on (containers on ${br} may talk to each other)` : `icc: off (bridged traffic between ports of ${br} dropped; needs br_netfilter)`);

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { OpName, ReadyMessage, WorkerInit, WorkerReply, WorkerRequest } from './worker';
-import { NetlinkError, type AddressInfo, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 export interface OpenNetlinkOptions {
   /** nsfs path of the namespace to work in (/run/netns/NAME, /proc/PID/ns/net, a SandboxKey); default: the host's. */
@@ -75,8 +75,12 @@ class WorkerHandle implements NetlinkHandle {
   getLink(name: string): Promise<LinkInfo | undefined> {
     return this.op('getLink', name);
   }
-  createBridge(name: string, opts?: { mtu?: number }): Promise<void> {
+  createBridge(name: string, opts?: BridgeOptions): Promise<void> {
     return this.op('createBridge', name, opts);
+  }
+
+  pinBridge(name: string, opts: BridgeOptions): Promise<void> {
+    return this.op('pinBridge', name, opts);
   }
   createVeth(hostName: string, peerName: string, opts?: VethOptions): Promise<void> {
     return this.op('createVeth', hostName, peerName, opts);

@@ -25,7 +25,7 @@ import {
 } from './rtnl';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
-import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
 
@@ -54,6 +54,11 @@ function checkName(op: string, what: string, ...names: string[]): void {
     const bad = invalidIfName(n);
     if (bad) throw new NetlinkError(`${what}: ${bad}`, EINVAL, op);
   }
+}
+
+/** An MTU next to `mtu` (never below IPv6's 1280 when `mtu` is not, so IPv6 stays on). */
+function otherMtu(mtu: number): number {
+  return mtu >= 65535 ? mtu - 1 : mtu + 1;
 }
 
 export class NetlinkOps {
@@ -94,10 +99,34 @@ export class NetlinkOps {
     }
   }
 
-  createBridge(name: string, opts: { mtu?: number } = {}): void {
+  /**
+   * Creates a bridge whose MAC and MTU stay put as ports come and go (see pinBridge). It is
+   * created at another MTU and then set, because the kernel marks an MTU as chosen only when a
+   * change is asked for.
+   */
+  createBridge(name: string, opts: BridgeOptions = {}): void {
     const what = `create bridge ${name}`;
     checkName('createBridge', what, name);
-    named('createBridge', what, () => this.send(newBridgeRequest(name, opts)));
+    named('createBridge', what, () => {
+      const mtu = opts.mtu === undefined ? undefined : otherMtu(opts.mtu);
+      this.send(newBridgeRequest(name, { mac: opts.mac, mtu }));
+      if (opts.mtu !== undefined) this.send(setLinkRequest(name, { mtu: opts.mtu }));
+    });
+  }
+
+  /**
+   * Fixes an existing bridge's MAC and MTU. Without this the kernel gives a bridge the lowest MAC
+   * and the lowest MTU of its ports, so both change under running containers whenever a port
+   * joins or leaves (and the MAC becomes 00:00:00:00:00:00 when the last one leaves).
+   */
+  pinBridge(name: string, opts: BridgeOptions): void {
+    named('pinBridge', `pin MAC and MTU of bridge ${name}`, () => {
+      if (opts.mac !== undefined) this.send(setLinkRequest(name, { mac: opts.mac }));
+      if (opts.mtu === undefined) return;
+      const current = decodeLink(this.send(getLinkRequest(name))[0]).mtu;
+      if (current === opts.mtu) this.send(setLinkRequest(name, { mtu: otherMtu(opts.mtu) }));
+      this.send(setLinkRequest(name, { mtu: opts.mtu }));
+    });
   }
 
   createVeth(hostName: string, peerName: string, opts: VethOptions = {}): void {

@@ -98,8 +98,9 @@ export function dumpLinksRequest(): Request {
   return { type: RTM_GETLINK, flags: DUMP_FLAGS, payload: encodeIfInfoMsg({}) };
 }
 
-export function newBridgeRequest(name: string, opts: { mtu?: number } = {}): Request {
+export function newBridgeRequest(name: string, opts: { mtu?: number; mac?: string } = {}): Request {
   const attrs = [Attr.string(IFLA_IFNAME, name)];
+  if (opts.mac !== undefined) attrs.push(new Attr(IFLA_ADDRESS, parseMac(opts.mac)));
   if (opts.mtu !== undefined) attrs.push(Attr.u32(IFLA_MTU, opts.mtu));
   attrs.push(Attr.nested(IFLA_LINKINFO, [Attr.string(IFLA_INFO_KIND, 'bridge')]));
   return { type: RTM_NEWLINK, flags: CREATE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs(attrs)]) };
@@ -144,11 +145,13 @@ export interface LinkChange {
   up?: boolean;
   mtu?: number;
   masterIndex?: number;
+  mac?: string;
 }
 
 /** RTM_SETLINK on an existing link found by name. */
 export function setLinkRequest(name: string, change: LinkChange): Request {
   const attrs = [Attr.string(IFLA_IFNAME, name)];
+  if (change.mac !== undefined) attrs.push(new Attr(IFLA_ADDRESS, parseMac(change.mac)));
   if (change.mtu !== undefined) attrs.push(Attr.u32(IFLA_MTU, change.mtu));
   if (change.masterIndex !== undefined) attrs.push(Attr.u32(IFLA_MASTER, change.masterIndex));
   const hdr = change.up === undefined ? {} : { flags: change.up ? IFF_UP : 0, change: IFF_UP };

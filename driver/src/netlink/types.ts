@@ -44,6 +44,12 @@ export interface SocketInfo {
   state: string;
 }
 
+export interface BridgeOptions {
+  mtu?: number;
+  /** A unicast MAC, set explicitly so the kernel never replaces it with a port's. */
+  mac?: string;
+}
+
 export interface VethOptions {
   mtu?: number;
   /** Bridge to attach the host end to. */
@@ -75,7 +81,10 @@ export interface NetlinkHandle {
   listLinks(): Promise<LinkInfo[]>;
   /** undefined when no link has that name. */
   getLink(name: string): Promise<LinkInfo | undefined>;
-  createBridge(name: string, opts?: { mtu?: number }): Promise<void>;
+  /** Creates a bridge with its MAC and MTU pinned (they do not follow its ports). */
+  createBridge(name: string, opts?: BridgeOptions): Promise<void>;
+  /** Pins an existing bridge's MAC and MTU to these values. */
+  pinBridge(name: string, opts: BridgeOptions): Promise<void>;
   /** Creates the pair; the host end is attached to `master` (if given), given `mtu`, and set up. */
   createVeth(hostName: string, peerName: string, opts?: VethOptions): Promise<void>;
   /** Deletes a link (for veth, the peer goes too). Throws NetlinkError(ENODEV) if absent. */

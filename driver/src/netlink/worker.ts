@@ -26,6 +26,7 @@ export const OPS = [
   'listLinks',
   'getLink',
   'createBridge',
+  'pinBridge',
   'createVeth',
   'deleteLink',
   'setLinkUp',
