@@ -19,7 +19,7 @@ import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../hel
 const NET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const EP = 'e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
 
-const MUTATING = new Set(['createBridge', 'createVeth', 'deleteLink', 'setLinkUp', 'setMtu', 'setMaster', 'addAddress', 'deleteAddress', 'applyNetwork', 'removeNetwork', 'addPortMaps', 'removePortMaps', 'set', 'setInterface', 'setBridgePort']);
+const MUTATING = new Set(['createBridge', 'pinBridge', 'createVeth', 'deleteLink', 'setLinkUp', 'setMtu', 'setMaster', 'addAddress', 'deleteAddress', 'applyNetwork', 'removeNetwork', 'addPortMaps', 'removePortMaps', 'set', 'setInterface', 'setBridgePort']);
 
 /** Wraps an adapter so the Nth mutating call (counted across adapters) fails. */
 class FaultPlan {

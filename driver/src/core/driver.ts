@@ -79,6 +79,8 @@ export class Driver {
   /** Endpoint IDs and addresses taken by a CreateEndpoint still under way. */
   private readonly reserved = new Set<string>();
   private portCursor = 0;
+  /** Link names a CreateNetwork or CreateEndpoint under way is about to create. */
+  private readonly creatingLinks = new Set<string>();
 
   constructor(private readonly deps: DriverDeps) {
     // Keyed by Docker IDs: containers without a prototype, so "__proto__" or "toString" is a plain key.
@@ -92,6 +94,16 @@ export class Driver {
 
   createNetwork(req: CreateNetworkRequest): Promise<void> {
     const config = parseNetworkRequest(req);
+    // The lock is per network ID: two networks asking for one bridge name would otherwise both
+    // pass the checks below and share the bridge. The name is held from the first moment.
+    if (this.creatingLinks.has(config.bridge)) {
+      return Promise.reject(new ConflictError(`option com.docker.network.bridge.name: bridge "${config.bridge}" is being created for another network right now; choose another name`));
+    }
+    this.creatingLinks.add(config.bridge);
+    return this.createNetworkHolding(config).finally(() => this.creatingLinks.delete(config.bridge));
+  }
+
+  private createNetworkHolding(config: NetworkConfig): Promise<void> {
     return this.networks.exclusive(config.id, async () => {
       if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
@@ -108,7 +120,10 @@ export class Driver {
       const gateways = [...config.ipv4, ...config.ipv6Subnets].map((s) => `${s.gateway}/${s.pool.prefixLength}`);
       const steps: Step[] = [];
       if (existing && !adopted) {
-        // A bridge of ours left by a crash, owned by no network in the store: start afresh.
+        if (!this.state.pending?.includes(config.bridge)) {
+          throw new ConflictError(`bridge "${config.bridge}" already exists but no tsnet network records it, so tsnet did not make it and will not delete it; remove it (ip link del ${config.bridge}) or name another bridge with -o com.docker.network.bridge.name`);
+        }
+        // Ours: journalled by an earlier attempt in this run that could not remove it.
         steps.push({ name: 'remove leftover bridge', do: () => this.deleteLinkIfPresent(config.bridge) });
       }
       if (!adopted) {
@@ -296,45 +311,56 @@ export class Driver {
         const removeEndpoint = () => {
           delete net.endpoints[ep.id];
         };
-        await runSteps(
-          [
-            {
-              name: `create veth ${ep.hostVeth}`,
-              do: async () => {
-                await this.intend(ep.hostVeth);
-                const veth = { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac };
-                try {
-                  await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
-                } catch (e) {
-                  if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
-                  // A leftover of a crash that no endpoint owns: replace it.
-                  await this.deleteLinkIfPresent(ep.hostVeth);
-                  await this.deleteLinkIfPresent(ep.containerVeth);
-                  await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
-                }
+        const names = [ep.hostVeth, ep.containerVeth];
+        for (const n of names) if (this.creatingLinks.has(n)) throw new ConflictError(`endpoint ${ep.id.slice(0, 12)}: interface name ${n} is being created for another endpoint right now (endpoint IDs that share their first 11 hex digits share interface names)`);
+        for (const n of names) this.creatingLinks.add(n);
+        try {
+          let leftover = false;
+          for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`)) || leftover;
+          await runSteps(
+            [
+              {
+                name: `create veth ${ep.hostVeth}`,
+                do: async () => {
+                  await this.intend(ep.hostVeth);
+                  const veth = { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac };
+                  if (leftover) {
+                    // Ours, journalled by an earlier attempt that could not remove it: replace it.
+                    await this.deleteLinkIfPresent(ep.hostVeth);
+                    await this.deleteLinkIfPresent(ep.containerVeth);
+                  }
+                  try {
+                    await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
+                  } catch (e) {
+                    if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
+                    throw new ConflictError(`endpoint ${ep.id.slice(0, 12)}: an interface named ${ep.hostVeth} or ${ep.containerVeth} appeared while tsnet was creating it; tsnet does not delete what it did not make: remove it and retry`);
+                  }
+                },
+                undo: () => this.deleteLinkIfPresent(ep.hostVeth),
               },
-              undo: () => this.deleteLinkIfPresent(ep.hostVeth),
-            },
-            {
-              // A container reaching its own published port comes back through the port it left by.
-              // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
-              name: 'bridge port flags',
-              do: () => this.setPortFlags(net, ep.hostVeth),
-            },
-            {
-              name: 'persist endpoint',
-              do: async () => {
-                await this.persist(addEndpoint, removeEndpoint, (s) => s.endpoint(ep.id));
-                this.settle(ep.hostVeth);
+              {
+                // A container reaching its own published port comes back through the port it left by.
+                // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
+                name: 'bridge port flags',
+                do: () => this.setPortFlags(net, ep.hostVeth),
               },
-              undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.endpoint(ep.id)),
-            },
-          ],
-          (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-        ).catch(async (e) => {
-          await this.settleIfGone(ep.hostVeth);
-          throw e;
-        });
+              {
+                name: 'persist endpoint',
+                do: async () => {
+                  await this.persist(addEndpoint, removeEndpoint, (s) => s.endpoint(ep.id));
+                  this.settle(ep.hostVeth);
+                },
+                undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.endpoint(ep.id)),
+              },
+            ],
+            (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
+          ).catch(async (e) => {
+            await this.settleIfGone(ep.hostVeth);
+            throw e;
+          });
+        } finally {
+          for (const n of names) this.creatingLinks.delete(n);
+        }
         return response;
       } finally {
         for (const h of held) this.reserved.delete(h);
@@ -572,6 +598,24 @@ export class Driver {
   async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
     await this.deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');
     if (!net.config.icc) await this.deps.params.setBridgePort(hostVeth, 'isolated', '1');
+  }
+
+  /**
+   * Before creating a link: refuses a name another record owns or a link tsnet did not journal
+   * (never delete what is not ours). True when the link exists and is ours to replace.
+   */
+  private async checkLinkName(name: string, what: string): Promise<boolean> {
+    for (const n of Object.values(this.state.networks)) {
+      if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
+      for (const e of Object.values(n.endpoints)) {
+        if (e.hostVeth === name || e.containerVeth === name) {
+          throw new ConflictError(`${what}: interface name ${name} is already used by endpoint ${e.id.slice(0, 12)} (endpoint IDs that share their first 11 hex digits share interface names); remove that endpoint or retry with another container`);
+        }
+      }
+    }
+    if (!(await this.deps.netlink.getLink(name))) return false;
+    if (this.state.pending?.includes(name)) return true;
+    throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
   }
 
   /** Records that a link is about to be created (on disk before the kernel is asked). */
