@@ -165,8 +165,9 @@ export function parseNetworkRequest(req: CreateNetworkRequest): NetworkConfig {
   let bridgeNamed = false;
   if (raw[OPT.bridgeName] !== undefined) {
     const name = raw[OPT.bridgeName];
-    if (!isValidInterfaceName(name)) {
-      throw new OptionError(`option ${OPT.bridgeName}: "${name}" is not a valid interface name; use 1 to ${IFNAMSIZ_MAX} bytes without spaces, "/" or ":"`);
+    // `*` is a wildcard in firewall interface matches: a bridge named `a*` would match others.
+    if (!isValidInterfaceName(name) || /[*\p{Cc}]/u.test(name)) {
+      throw new OptionError(`option ${OPT.bridgeName}: ${JSON.stringify(name)} is not a valid interface name; use 1 to ${IFNAMSIZ_MAX} bytes without spaces, control characters, "/", ":" or "*" (the firewall reads * as a wildcard)`);
     }
     bridge = name;
     bridgeNamed = true;

@@ -62,6 +62,9 @@ describe('network options (shared/options)', () => {
     ['an MTU that is not a number', req({ 'com.docker.network.driver.mtu': '1e3' }), /not a valid MTU/],
     ['a 16-byte bridge name', req({ 'com.docker.network.bridge.name': 'abcdefghijklmnop' }), /not a valid interface name; use 1 to 15 bytes/],
     ['a bridge name with a slash', req({ 'com.docker.network.bridge.name': 'a/b' }), /not a valid interface name/],
+    // Issue 13: accepted until the firewall refused it after the bridge existed.
+    ['a bridge name with a wildcard', req({ 'com.docker.network.bridge.name': 'br*' }), /bridge\.name: "br\*" is not a valid interface name; .*"\*" \(the firewall reads \* as a wildcard\)/],
+    ['a bridge name with a control character', req({ 'com.docker.network.bridge.name': 'br\u001b[0m' }), /"br\\u001b\[0m" is not a valid interface name/],
     ['a bad host binding', req({ 'com.docker.network.bridge.host_binding_ipv4': '::1' }), /host_binding_ipv4: "::1" is not an IPv4 address/],
     ['a reversed port range', req({ 'tsnet.port_range': '20-10' }), /tsnet\.port_range: "20-10" is not a port range/],
     ['a gateway outside its subnet', req({}, { IPv4Data: [{ Pool: '10.232.1.0/24', Gateway: '10.232.2.1/24' }] }), /gateway 10\.232\.2\.1 is outside its subnet 10\.232\.1\.0\/24/],

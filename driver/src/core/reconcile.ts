@@ -140,6 +140,9 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   return report;
 }
 
+/** What follows `tsn-` in a bridge name tsnet derived from a network ID. */
+const RECOVERABLE_ID = /^[0-9a-f]{11}$/;
+
 function allSubnets(c: NetworkConfig): SubnetConfig[] {
   return [...c.ipv4, ...c.ipv6Subnets];
 }
@@ -155,6 +158,12 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
   const owned = new Set(Object.values(driver.state.networks).map((n) => n.config.bridge));
   for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX) && !owned.has(l.name))) {
     const idPrefix = br.name.slice(BRIDGE_PREFIX.length);
+    // Only names tsnet derives from a network ID (tsn- + 11 hex) can be completed by dockerd
+    // later; anything else (tsn-lab+1) is someone's own bridge and must not stop the start.
+    if (!RECOVERABLE_ID.test(idPrefix)) {
+      report.warnings.push(`bridge ${br.name} was not recovered as a tsnet network: "${idPrefix}" is not the start of a network ID (11 hex digits); left as it is`);
+      continue;
+    }
     const subnets: SubnetConfig[] = addrs
       .filter((a) => a.ifindex === br.index)
       .map((a) => parseCidr(a.cidr))
@@ -190,6 +199,10 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
     for (const v of links.filter((l) => l.masterIndex === br.index && l.name.startsWith(VETH_HOST_PREFIX) && !ownedVeths.has(l.name))) {
       const kept = orphans.find((o) => o.hostVeth === v.name);
       const epPrefix = v.name.slice(VETH_HOST_PREFIX.length);
+      if (!kept && !RECOVERABLE_ID.test(epPrefix)) {
+        report.warnings.push(`veth ${v.name} on ${br.name} was not recovered as an endpoint: "${epPrefix}" is not the start of an endpoint ID (11 hex digits); left as it is`);
+        continue;
+      }
       const ep: EndpointRecord = kept
         ? { ...kept, networkId: net.config.id }
         : {

@@ -46,12 +46,14 @@ function iptc(): Libiptc {
 
 /** An `ipt_entry` matching only the in- or out-interface, with an ACCEPT target. */
 export function acceptEntry(direction: 'in' | 'out', bridge: string): Buffer {
-  if (!/^[^\s/]{1,15}$/.test(bridge)) throw new Error(`invalid interface name ${JSON.stringify(bridge)}`);
+  // The kernel compares interface names as bytes: the name goes in as UTF-8, as the kernel holds it.
+  const bytes = Buffer.from(bridge, 'utf8');
+  if (bytes.length < 1 || bytes.length > 15 || /[\s/*]/.test(bridge)) throw new Error(`invalid interface name ${JSON.stringify(bridge)}`);
   const b = Buffer.alloc(ENTRY_SIZE + TARGET_SIZE);
   const name = direction === 'in' ? IFACE_OFF.in : IFACE_OFF.out;
   const mask = direction === 'in' ? IFACE_OFF.inMask : IFACE_OFF.outMask;
-  b.write(bridge, name, 'latin1');
-  for (let i = 0; i <= bridge.length; i++) b[mask + i] = 0xff; // exact name, as `-i NAME`
+  bytes.copy(b, name);
+  for (let i = 0; i <= bytes.length; i++) b[mask + i] = 0xff; // exact name (and its NUL), as `-i NAME`
   b.writeUInt16LE(ENTRY_SIZE, 88); // target_offset
   b.writeUInt16LE(ENTRY_SIZE + TARGET_SIZE, 90); // next_offset
   b.writeUInt16LE(TARGET_SIZE, ENTRY_SIZE); // target_size
@@ -70,14 +72,21 @@ function withTable<T>(fn: (l: Libiptc, h: unknown) => T): T {
   }
 }
 
+/** The NUL-terminated UTF-8 interface name at `off` of an ipt_entry. */
+export function ifaceAt(raw: Buffer, off: number): string {
+  const field = raw.subarray(off, off + 16);
+  const end = field.indexOf(0);
+  return field.toString('utf8', 0, end < 0 ? 16 : end);
+}
+
 /** Rule numbers (0-based) of tsnet's accepts for `bridge` in DOCKER-USER. */
 function ours(l: Libiptc, h: unknown, bridge: string): number[] {
   const found: number[] = [];
   let i = 0;
   for (let e = l.first(CHAIN, h); e; e = l.next(e, h), i++) {
     const raw = Buffer.from(koffi.view(e, ENTRY_SIZE));
-    const inIf = raw.toString('latin1', IFACE_OFF.in, IFACE_OFF.in + 16).replace(/\0.*$/s, '');
-    const outIf = raw.toString('latin1', IFACE_OFF.out, IFACE_OFF.out + 16).replace(/\0.*$/s, '');
+    const inIf = ifaceAt(raw, IFACE_OFF.in);
+    const outIf = ifaceAt(raw, IFACE_OFF.out);
     const onlyIface = raw.readUInt32LE(0) === 0 && raw.readUInt32LE(4) === 0 && raw.readUInt16LE(80) === 0;
     if (onlyIface && l.target(e, h) === 'ACCEPT' && ((inIf === bridge && outIf === '') || (outIf === bridge && inIf === ''))) found.push(i);
   }
