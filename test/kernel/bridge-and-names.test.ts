@@ -26,6 +26,14 @@ const hex = (c: string, n = 64) => c.repeat(n).slice(0, n);
 const NET_A = hex('a1');
 const NET_B = hex('b2');
 
+/** fe80:: + the EUI-64 interface ID of a MAC, as the kernel forms a link-local address. */
+function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const id = [b[0] ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+  const groups = [0, 2, 4, 6].map((i) => ((id[i] << 8) | id[i + 1]).toString(16));
+  return `fe80::${groups.join(':')}`;
+}
+
 interface IpLink {
   ifname: string;
   mtu: number;
@@ -59,6 +67,10 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
   const link = (name: string): IpLink => (JSON.parse(ip('-j', 'link', 'show', 'dev', name)) as IpLink[])[0];
   const linkLocal = (name: string): string =>
     (JSON.parse(ip('-j', '-6', 'addr', 'show', 'dev', name)) as Array<{ addr_info: Array<{ local: string; scope: string }> }>)[0]?.addr_info.find((a) => a.scope === 'link')?.local ?? '';
+  const waitForLinkLocal = async (name: string): Promise<string> => {
+    for (let i = 0; i < 50 && !linkLocal(name); i++) await new Promise((r) => setTimeout(r, 100));
+    return linkLocal(name);
+  };
   /** A port with a MAC lower than anything random and a smaller MTU: what the kernel would copy. */
   const addPort = (bridge: string, port: string, mtu = 1280) => {
     ip('link', 'add', port, 'address', '02:00:00:00:00:01', 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', `${port}p`);
@@ -100,11 +112,13 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
       const before = link(br);
       assert.equal(before.address, bridgeMac(NET_A), 'the MAC derived from the network ID');
       assert.equal(before.mtu, 1400);
-      const ll = linkLocal(br);
+      // The link-local address appears with the first carrier, derived from the MAC (EUI-64).
+      const ll = eui64LinkLocal(before.address);
       for (const [i, mtu] of [[1, 1280], [2, 1300], [3, 9000]]) {
         addPort(br, `tstp${i}`, mtu);
         assert.deepEqual([link(br).address, link(br).mtu], [before.address, 1400], `after port ${i} joined`);
       }
+      assert.equal(await waitForLinkLocal(br), ll, 'the IPv6 link-local address, with ports');
       // Endpoints the driver makes as well.
       await driver.createEndpoint({ NetworkID: NET_A, EndpointID: hex('e1'), Interface: { Address: '10.231.241.2/24' } });
       for (const i of [1, 2, 3]) {
@@ -113,7 +127,7 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
       }
       await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: hex('e1') });
       assert.deepEqual([link(br).address, link(br).mtu], [before.address, 1400], 'with no port at all');
-      assert.equal(linkLocal(br), ll, 'the IPv6 link-local address');
+      assert.equal(linkLocal(br), ll, 'the IPv6 link-local address, after every port left');
     } finally {
       await driver.deleteNetwork(NET_A).catch(() => undefined);
     }
