@@ -316,7 +316,8 @@ export class Driver {
         for (const n of names) this.creatingLinks.add(n);
         try {
           let leftover = false;
-          for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`)) || leftover;
+          // The journal names the pair by its host end.
+          for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`, ep.hostVeth)) || leftover;
           await runSteps(
             [
               {
@@ -604,7 +605,7 @@ export class Driver {
    * Before creating a link: refuses a name another record owns or a link tsnet did not journal
    * (never delete what is not ours). True when the link exists and is ours to replace.
    */
-  private async checkLinkName(name: string, what: string): Promise<boolean> {
+  private async checkLinkName(name: string, what: string, journalledAs = name): Promise<boolean> {
     for (const n of Object.values(this.state.networks)) {
       if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
       for (const e of Object.values(n.endpoints)) {
@@ -614,7 +615,7 @@ export class Driver {
       }
     }
     if (!(await this.deps.netlink.getLink(name))) return false;
-    if (this.state.pending?.includes(name)) return true;
+    if (this.state.pending?.includes(journalledAs)) return true;
     throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
   }
 
