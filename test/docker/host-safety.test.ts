@@ -21,6 +21,18 @@ const pidOf = (c: string) => docker(['inspect', '-f', '{{.State.Pid}}', c]);
 const bridgeOf = (s: Scenario, network: string) => `tsn-${s.networkId(network).slice(0, 11)}`;
 const macOf = (link: string) => (JSON.parse(sh('ip', ['-j', 'link', 'show', 'dev', link])) as Array<{ address: string }>)[0].address;
 
+/**
+ * Inside a namespace (a test's own, or a container's): 127.0.0.0/8 stops being local and goes to
+ * `gateway` over eth0, and answers from 127.0.0.1 are accepted there (route_localnet).
+ */
+function routeLoopbackVia(netns: string, gateway: string, dst: string): void {
+  const inNs = (...args: string[]) => sh('nsenter', [`--net=${netns}`, ...args]);
+  inNs('ip', 'route', 'del', 'local', '127.0.0.1', 'dev', 'lo', 'table', 'local');
+  inNs('ip', 'route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local');
+  inNs('ip', 'route', 'add', dst, 'via', gateway, 'dev', 'eth0');
+  inNs('sh', '-c', 'echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet');
+}
+
 /** Echo replies received out of `count` pings sent 0.2 s apart from inside a container. */
 function pingsAnswered(s: Scenario, container: string, target: string, count = 5): number {
   const out = s.exec(container, ['sh', '-c', `ping -q -c ${count} -i 0.2 -W 2 ${target} 2>&1 || true`], 30_000);
@@ -114,11 +126,11 @@ describe('containers and the host (issue 13: gateway stability, loopback)', func
       assert.match(await hostGetRetrying(published), /tsnet test page/, '-p 127.0.0.1:H:80 works from the host');
       assert.match(await hostGet(hostOnly), /host loopback secret/, 'scene: the host service answers on 127.0.0.1');
 
-      // NET_ADMIN lets the container send 127.0.0.1 to its gateway's MAC (CAP_NET_RAW alone could
-      // craft such frames): with lo down its local routes go, and 127.0.0.1 is routed via eth0.
-      const attacker = s.run(['--network', n, '--cap-add', 'NET_ADMIN']);
-      s.exec(attacker, ['sh', '-c', `ip link set lo down && ip route add 127.0.0.1/32 via ${sub.gw4} dev eth0`]);
-      assert.match(s.exec(attacker, ['ip', 'route']), new RegExp(`127\\.0\\.0\\.1 via ${sub.gw4.replace(/\./g, '\\.')} dev eth0`), 'scene: 127.0.0.1 is routed through the gateway');
+      // The attacker owns its namespace: it routes 127.0.0.1 to its gateway (NET_ADMIN; CAP_NET_RAW
+      // alone could craft such frames) and accepts answers from 127.0.0.1 on eth0 (route_localnet).
+      const attacker = s.run(['--network', n, '--cap-add', 'NET_ADMIN', '--sysctl', 'net.ipv4.conf.all.route_localnet=1']);
+      routeLoopbackVia(`/proc/${pidOf(attacker)}/ns/net`, sub.gw4, '127.0.0.1/32');
+      assert.match(sh('nsenter', [`--net=/proc/${pidOf(attacker)}/ns/net`, 'ip', 'route', 'get', '127.0.0.1']), new RegExp(`via ${sub.gw4.replace(/\./g, '\\.')} dev eth0`), 'scene: 127.0.0.1 leaves through the gateway');
       assert.equal(tcpFrom(s, attacker, '127.0.0.1', hostOnly), '', 'the host\'s 127.0.0.1-only service answered a container');
       assert.doesNotMatch(tcpFrom(s, attacker, '127.0.0.1', published), /tsnet test page/, 'a port published on 127.0.0.1 answered a container');
       assert.match(await hostGet(published), /tsnet test page/, '-p 127.0.0.1:H:80 still works from the host afterwards');
@@ -133,9 +145,9 @@ describe('containers and the host (issue 13: gateway stability, loopback)', func
     const loopbackOnly = port();
     const everywhere = port();
     s.run(['--network', n, '-p', `127.0.0.1:${loopbackOnly}:80`, '-p', `${everywhere}:80`], ['httpd', '-f', '-p', '80', '-h', '/www']);
-    // The LAN machine sends 127.0.0.1 to the host, as a neighbour on a real LAN can.
-    sh('ip', ['-n', outside.ns, 'link', 'set', 'lo', 'down']);
-    sh('ip', ['-n', outside.ns, 'route', 'add', '127.0.0.0/8', 'via', outside.hostIP, 'dev', 'eth0']);
+    // The LAN machine sends 127.0.0.0/8 to the host and accepts answers from it, as a neighbour
+    // on a real LAN can.
+    routeLoopbackVia(`/run/netns/${outside.ns}`, outside.hostIP, '127.0.0.0/8');
     assert.match(outside.exec('ip', ['route', 'get', '127.0.0.1']), new RegExp(`via ${outside.hostIP.replace(/\./g, '\\.')}`), 'scene: 127.0.0.1 goes to the host');
     let answer = '';
     for (let i = 0; i < 10 && !/tsnet test page/.test(answer); i++) answer = nsRequest(outside, outside.hostIP, everywhere);
@@ -147,6 +159,5 @@ describe('containers and the host (issue 13: gateway stability, loopback)', func
       leaked = '';
     }
     assert.doesNotMatch(leaked, /tsnet test page/, 'a port published on 127.0.0.1 answered another machine');
-    sh('ip', ['-n', outside.ns, 'link', 'set', 'lo', 'up']);
   });
 });
