@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "tsnet: run as root (bridges, veths and firewall rules need CAP_NET_ADMIN)" >&2; exit 1; fi
-if ! ldconfig -p | grep -c 'libnftables.so.1' >/dev/null; then
-  echo "tsnet: libnftables.so.1 is missing; install it with: apt-get install -y libnftables1" >&2; exit 1
-fi
+bash scripts/ensure-prereqs.sh run
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm install --no-audit --no-fund; fi
 npm run build
 bash scripts/ensure-docker.sh

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs npm dependencies, builds, lints, then runs every mocha suite
 # (unit, kernel, Docker against a real dockerd, managed plugin, VS Code extension) and ends with
-# "N passed, N failed". Needs root, Docker Engine (started here when installed but not running),
-# busybox-static, nftables; .ci/run installs those on a fresh machine.
+# "N passed, N failed". Needs root, Docker Engine and Node.js; the Debian packages the suites need
+# are installed by scripts/ensure-prereqs.sh (or, when not root, it prints the command).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export TSNET_REPO=$PWD
 mkdir -p test-artifacts
+
+bash scripts/ensure-prereqs.sh test || { echo "missing prerequisites (see above)"; echo "0 passed, 1 failed"; exit 1; }
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   if [ "${CI:-}" = true ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi || { echo "npm install failed"; echo "0 passed, 1 failed"; exit 1; }

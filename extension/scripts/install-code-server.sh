@@ -29,7 +29,11 @@ echo "tsnet: installing Node $NODE_PACKAGE_VERSION and code-server $CODE_SERVER_
   cd "$cache/app"
   export PATH="$node_dir/bin:$PATH"
   export npm_config_nodedir="$node_dir"
-  npm install --no-audit --no-fund --loglevel=error --unsafe-perm "code-server@$CODE_SERVER_VERSION" >&2
+  # Under an outer `npm test`, npm exports npm_config_user_agent naming ITS Node (20), and
+  # code-server's postinstall reads the Node version from that variable, refusing even with
+  # Node 24 first on PATH: the inner install must not inherit the outer npm's identity.
+  env -u npm_config_user_agent -u npm_node_execpath \
+    npm install --no-audit --no-fund --loglevel=error --unsafe-perm "code-server@$CODE_SERVER_VERSION" >&2
 )
 [ -f "$entry" ] || { echo "tsnet: code-server install finished but $entry is missing" >&2; exit 1; }
 touch "$stamp"
