@@ -13,10 +13,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NetworkStatus, StatusReport } from '@tsnet/shared';
 import type { InspectReport } from '@tsnet/driver/dist/cli/inspect';
-import { DRIVER_NAME, REPO, Scenario, docker, freeSubnet, sh } from '../helpers/docker';
+import { DRIVER_NAME, EXTERNAL_DRIVER, REPO, Scenario, docker, freeSubnet, sh } from '../helpers/docker';
 import { driver } from './env';
 
 const TSNET = path.join(REPO, 'driver', 'dist', 'cli', 'tsnet.js');
+const BIN = path.join(REPO, 'driver', 'bin', 'tsnet.js');
+
+/** What the CLI must add to "not running" for a socket no driver serves, in this run's mode. */
+function notRunningHint(): string {
+  if (!EXTERNAL_DRIVER) return 'start it with npm start in a tsnet clone (or install the managed plugin: npm run plugin:install)';
+  return `the tsnet managed plugin ${DRIVER_NAME} serves its status API on ${driver.statusSocket}: tsnet status --status-socket ${driver.statusSocket} (or set TSNET_STATUS_SOCKET)`;
+}
 
 interface Run {
   code: number;
@@ -273,6 +280,15 @@ describe('status API and tsnet CLI report what the kernel has', function () {
     }
   });
 
+  it('`npx tsnet status`, the README\'s command, run exactly so in the clone, shows the networks', async function () {
+    this.timeout(120_000);
+    const r = spawnSync('sh', ['-c', 'npx tsnet status'], { cwd: REPO, encoding: 'utf8', timeout: 100_000, env: { ...process.env, TSNET_STATUS_SOCKET: driver.statusSocket } });
+    assert.equal(r.status, 0, `npx tsnet status failed (${r.status}): ${r.stderr}`);
+    const report = await getStatus();
+    for (const n of report.networks) assert.ok(r.stdout.includes(n.bridge), `npx tsnet status does not show bridge ${n.bridge}:\n${r.stdout}`);
+    assert.ok(report.networks.length > 0);
+  });
+
   it('tsnet ports (and --json) list every port map, the picked one marked', async function () {
     const api = JSON.parse((await request('GET', '/ports')).body) as unknown[];
     assert.deepEqual(JSON.parse(tsnetOk(['ports', '--json'])), api);
@@ -377,7 +393,7 @@ describe('status API and tsnet CLI report what the kernel has', function () {
         const r = tsnet([cmd], { socket: sock });
         assert.equal(r.code, 1);
         assert.equal(r.stdout, '');
-        assert.equal(r.stderr.trim(), `tsnet: the tsnet driver is not running (no status socket at ${sock}); start it with npm start`);
+        assert.equal(r.stderr.trim(), `tsnet: the tsnet driver is not running (no status socket at ${sock}); ${notRunningHint()}`);
       }
     });
 
@@ -392,7 +408,8 @@ describe('status API and tsnet CLI report what the kernel has', function () {
     it('permission denied on the socket names the fix', function () {
       const r = tsnet(['status'], { asUser: 65534 });
       assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.stderr.trim(), `tsnet: permission denied on ${driver.statusSocket}: run as root or as a member of the docker group`);
+      // Without access to Docker either, the CLI cannot tell the mode: the host-process advice.
+      assert.equal(r.stderr.trim(), `tsnet: permission denied on ${driver.statusSocket}; run as root or as a member of the docker group`);
     });
 
     it('unknown container, stopped container, usage errors', function () {
@@ -424,8 +441,30 @@ describe('status API and tsnet CLI report what the kernel has', function () {
       assert.match(r.stdout, /note: tsnet status not available \(the tsnet driver is not running/);
     });
 
-    it('the built bin has a shebang', function () {
-      assert.ok(fs.readFileSync(TSNET, 'utf8').startsWith('#!/usr/bin/env node\n'));
+    it('the committed bin has a shebang, is executable, and is what npm links as tsnet', function () {
+      assert.ok(fs.readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n'));
+      assert.ok((fs.statSync(BIN).mode & 0o111) !== 0, `${BIN} is not executable`);
+      const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'driver', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+      assert.equal(pkg.bin.tsnet, 'bin/tsnet.js');
+      assert.equal(fs.realpathSync(path.join(REPO, 'node_modules', '.bin', 'tsnet')), fs.realpathSync(BIN));
+    });
+
+    it('the bin says how to build when dist/ is missing (as right after npm install)', function () {
+      const copy = path.join(tmp, 'clone', 'driver', 'bin');
+      fs.mkdirSync(copy, { recursive: true });
+      fs.copyFileSync(BIN, path.join(copy, 'tsnet.js'));
+      const r = spawnSync(process.execPath, [path.join(copy, 'tsnet.js'), 'status'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^tsnet: the command is not built yet \(.*clone\/driver\/dist\/cli\/tsnet\.js is missing\): run npm run build in .*clone/);
+    });
+
+    it('tsnet --version prints the package version', function () {
+      const version = (JSON.parse(fs.readFileSync(path.join(REPO, 'driver', 'package.json'), 'utf8')) as { version: string }).version;
+      for (const flag of ['--version', '-V']) {
+        const r = tsnet([flag], { socket: null });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `tsnet ${version}\n`);
+      }
     });
   });
 });

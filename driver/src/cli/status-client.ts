@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** Set for socket failures a hint about the driver's mode can explain. */
+    readonly problem?: 'not-running' | 'denied',
   ) {
     super(message);
     this.name = 'CliError';
@@ -27,10 +29,10 @@ export function statusSocketError(e: NodeJS.ErrnoException, socketPath: string):
     case 'ENOENT':
     case 'ECONNREFUSED':
     case 'ENOTSOCK':
-      return new CliError(`the tsnet driver is not running (no status socket at ${socketPath}); start it with npm start`);
+      return new CliError(`the tsnet driver is not running (no status socket at ${socketPath})`, 1, 'not-running');
     case 'EACCES':
     case 'EPERM':
-      return new CliError(`permission denied on ${socketPath}: run as root or as a member of the docker group`);
+      return new CliError(`permission denied on ${socketPath}`, 1, 'denied');
     default:
       return new CliError(`cannot reach the tsnet status API at ${socketPath}: ${e.message}`);
   }
@@ -66,13 +68,26 @@ export function getJson<T>(socketPath: string, urlPath: string, timeoutMs = 10_0
 }
 
 export class StatusClient {
-  constructor(readonly socketPath: string) {}
+  /** `hint` turns a socket failure into what to do about it in the driver's mode (cli/mode.ts). */
+  constructor(
+    readonly socketPath: string,
+    private readonly hint?: (problem: 'not-running' | 'denied') => Promise<string>,
+  ) {}
 
   status(): Promise<StatusReport> {
-    return getJson<StatusReport>(this.socketPath, '/status');
+    return this.explained(getJson<StatusReport>(this.socketPath, '/status'));
   }
 
   ports(): Promise<PortRow[]> {
-    return getJson<PortRow[]>(this.socketPath, '/ports');
+    return this.explained(getJson<PortRow[]>(this.socketPath, '/ports'));
+  }
+
+  private async explained<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof CliError && e.problem && this.hint) throw new CliError(`${e.message}; ${await this.hint(e.problem)}`, e.exitCode, e.problem);
+      throw e;
+    }
   }
 }

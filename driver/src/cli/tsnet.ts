@@ -10,8 +10,10 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
 import { DockerClient } from '../docker/client';
+import { VERSION } from '../version';
 import { formatInspect, formatPorts, formatStatus, NO_NAMES, printable, type Names } from './format';
 import { inspectContainer } from './inspect';
+import { modeHint, tsnetPlugins } from './mode';
 import { CliError, StatusClient } from './status-client';
 
 export const USAGE = `usage: tsnet <command> [options]
@@ -26,6 +28,7 @@ commands:
 options:
   --status-socket PATH  the driver's status socket (default ${DEFAULT_STATUS_SOCKET}; env TSNET_STATUS_SOCKET)
   --json                machine-readable output
+  --version, -V         print the version of this command
   --help, -h            print this text`;
 
 interface Options {
@@ -34,6 +37,7 @@ interface Options {
   statusSocket: string;
   json: boolean;
   help: boolean;
+  version: boolean;
 }
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
@@ -43,7 +47,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { 'status-socket': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'status-socket': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
     });
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n(see tsnet --help)`, 2);
@@ -55,6 +59,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     statusSocket: parsed.values['status-socket'] ?? env.TSNET_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET,
     json: parsed.values.json ?? false,
     help: parsed.values.help ?? false,
+    version: parsed.values.version ?? false,
   };
 }
 
@@ -83,9 +88,13 @@ export async function run(argv: string[], write: (s: string) => void = (s) => pr
     write(`${USAGE}\n`);
     return;
   }
+  if (o.version) {
+    write(`tsnet ${VERSION}\n`);
+    return;
+  }
   if (!o.command) throw new CliError(`missing command\n\n${USAGE}`, 2);
-  const status = new StatusClient(o.statusSocket);
   const docker = new DockerClient();
+  const status = new StatusClient(o.statusSocket, async (problem) => modeHint(problem, o.statusSocket, await tsnetPlugins(docker)));
   const expectArgs = (n: number, what: string) => {
     if (o.args.length !== n) throw new CliError(`tsnet ${o.command}: expected ${what}, got ${o.args.length > 0 ? `"${o.args.join(' ')}"` : 'nothing'} (see tsnet --help)`, 2);
   };
@@ -122,7 +131,8 @@ export async function run(argv: string[], write: (s: string) => void = (s) => pr
   }
 }
 
-if (require.main === module) {
+/** Runs the command line of this process and exits with its code (driver/bin/tsnet.js calls it). */
+export function main(): void {
   // A netlink handle unrefs its worker once no call is in flight, so while close() waits for the
   // thread to end nothing else holds the event loop: keep it alive until the command is done.
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -139,3 +149,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();
