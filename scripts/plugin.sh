@@ -132,7 +132,7 @@ build() {
 # bind source). /run is a tmpfs on most hosts: a tmpfiles.d entry recreates it at boot, before
 # dockerd starts the plugin.
 ensure_host_dirs() {
-  mkdir -p "$STATE_DIR" "$STATUS_DIR" /var/run/docker/netns
+  mkdir -p "$STATE_DIR" "$STATUS_DIR"
   chmod 0700 "$STATE_DIR"
   if [ -d /etc/tmpfiles.d ] && [[ $STATUS_DIR == /run/* ]]; then
     echo "d $STATUS_DIR 0755 root root -" > "/etc/tmpfiles.d/tsnet-plugin-$NAME.conf"
@@ -141,6 +141,10 @@ ensure_host_dirs() {
 
 configure() {
   local args=("state.source=$STATE_DIR" "status.source=$STATUS_DIR")
+  # The plugin cannot see the host's groups: give it the docker group's ID for the status socket.
+  local gid
+  gid=$(getent group docker | cut -d: -f3 || true)
+  if [ -n "$gid" ]; then args+=("TSNET_STATUS_GID=$gid"); fi
   if [ -n "${TSNET_LOG_LEVEL:-}" ]; then args+=("TSNET_LOG_LEVEL=$TSNET_LOG_LEVEL"); fi
   docker plugin set "$REF" "${args[@]}"
 }

@@ -23,7 +23,7 @@ import { openNetlink } from './netlink';
 import type { NetlinkHandle } from './netlink/types';
 import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysctl';
 import { Store } from './state/store';
-import { createStatusApp, listenStatus } from './status/server';
+import { createStatusApp, listenStatus, statusAccess } from './status/server';
 import { VERSION } from './version';
 
 const USAGE = `usage: node driver/dist/main.js [options]
@@ -141,7 +141,12 @@ async function main(): Promise<void> {
   const plugin = await listenPlugin(createApp(driver, metrics, log), opts.socket);
   let status: Server | undefined;
   try {
-    status = await listenStatus(createStatusApp(report), opts.statusSocket);
+    const access = statusAccess(process.env.TSNET_STATUS_GID, process.env.TSNET_PLUGIN === '1');
+    if (access.warning) {
+      log.warn(access.warning);
+      warnings.push(access.warning);
+    }
+    status = await listenStatus(createStatusApp(report), opts.statusSocket, access);
   } catch (e) {
     log.error({ err: String(e), socket: opts.statusSocket }, 'status API not available');
   }

@@ -1,6 +1,7 @@
 /**
  * The read-only status API: JSON over HTTP on its own Unix socket (default /run/tsnet/status.sock,
- * mode 0660, group docker when that group exists). Only GET routes; nothing here changes state.
+ * mode 0660 for the group TSNET_STATUS_GID names, else the docker group when /etc/group has one;
+ * 0600 otherwise). Only GET routes; nothing here changes state.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,14 +47,40 @@ function dockerGid(): number | undefined {
   }
 }
 
-export async function listenStatus(app: express.Express, socketPath: string): Promise<Server> {
+export interface StatusAccess {
+  gid?: number;
+  /** Why the socket is root-only, when it is, and what to do about it. */
+  warning?: string;
+}
+
+/**
+ * The group that may read the status socket. `configured` is TSNET_STATUS_GID (a number); in the
+ * managed plugin, whose /etc/group knows no docker group, it is the only way to name the host's.
+ */
+export function statusAccess(configured: string | undefined, pluginMode: boolean, fromGroupFile: () => number | undefined = dockerGid): StatusAccess {
+  if (configured !== undefined && configured !== '') {
+    if (!/^\d{1,10}$/.test(configured) || Number(configured) > 0xfffffffe) {
+      throw new Error(`TSNET_STATUS_GID: "${configured.slice(0, 40)}" is not a group ID; give the number of the host's docker group (getent group docker | cut -d: -f3)`);
+    }
+    return { gid: Number(configured) };
+  }
+  const gid = fromGroupFile();
+  if (gid !== undefined) return { gid };
+  return {
+    warning: pluginMode
+      ? 'the status socket is root-only: the plugin cannot see the host\'s groups. To let the docker group read it: docker plugin disable PLUGIN && docker plugin set PLUGIN TSNET_STATUS_GID=$(getent group docker | cut -d: -f3) && docker plugin enable PLUGIN'
+      : 'the status socket is root-only: this host has no docker group (set TSNET_STATUS_GID to give a group access)',
+  };
+}
+
+export async function listenStatus(app: express.Express, socketPath: string, access: StatusAccess = statusAccess(process.env.TSNET_STATUS_GID, false)): Promise<Server> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   fs.rmSync(socketPath, { force: true });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(socketPath, () => resolve(s));
     s.once('error', reject);
   });
-  const gid = dockerGid();
+  const { gid } = access;
   if (gid !== undefined) fs.chownSync(socketPath, 0, gid);
   fs.chmodSync(socketPath, gid !== undefined ? 0o660 : 0o600);
   return server;

@@ -1,0 +1,102 @@
+/**
+ * What the enabled managed plugin may do, read from the kernel: the driver process's threads hold
+ * only NET_ADMIN, NET_RAW and CHOWN; in its mount namespace only /proc/sys/net and
+ * /sys/devices/virtual/net are writable and Docker's netns directory is not mounted; the status
+ * socket belongs to the host's docker group (0660), so a docker-group member runs `tsnet status`;
+ * and the `tsnet` command inside the plugin's rootfs runs on the host without a clone.
+ * Needs the plugin installed and enabled (scripts/test-plugin.sh does that).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const NAME = process.env.TSNET_PLUGIN_NAME ?? 'tsnetp';
+const REF = `${NAME}:${process.env.TSNET_PLUGIN_TAG ?? 'latest'}`;
+const STATUS_SOCKET = `${process.env.TSNET_PLUGIN_STATUS_DIR ?? `/run/${NAME}`}/status.sock`;
+/** CAP_CHOWN (0), CAP_NET_ADMIN (12), CAP_NET_RAW (13). */
+const KEPT = (1n << 0n) | (1n << 12n) | (1n << 13n);
+
+const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
+
+/** The pid of this plugin's driver: the process whose environment carries its status socket. */
+function pluginPid(): number {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('/opt/tsnet/plugin-preload.cjs')) continue;
+      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`TSNET_STATUS_SOCKET=${STATUS_SOCKET}`)) return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error(`no driver process of ${REF} (status socket ${STATUS_SOCKET}) found`);
+}
+
+function mountOptions(pid: number): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const line of fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').filter(Boolean)) {
+    const f = line.split(' ');
+    m.set(f[4], f[5].split(','));
+  }
+  return m;
+}
+
+describe(`managed plugin ${REF}: privileges, status socket group, CLI without a clone`, function () {
+  this.timeout(120_000);
+  let pid: number;
+  before(function () {
+    if (process.getuid?.() !== 0) throw new Error('missing prerequisite: needs root');
+    assert.equal(docker(['plugin', 'inspect', '-f', '{{.Enabled}}', REF]), 'true', `${REF} is not enabled`);
+    pid = pluginPid();
+  });
+
+  it('every thread of the driver holds only NET_ADMIN, NET_RAW and CHOWN (CAP_SYS_ADMIN dropped after set-up)', function () {
+    const tasks = fs.readdirSync(`/proc/${pid}/task`);
+    assert.ok(tasks.length > 1);
+    for (const t of tasks) {
+      const status = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      for (const set of ['CapPrm', 'CapEff', 'CapBnd']) {
+        const hex = new RegExp(`^${set}:\\s+([0-9a-f]+)$`, 'm').exec(status)?.[1];
+        assert.equal(BigInt(`0x${hex}`), KEPT, `thread ${t}: ${set} ${hex}`);
+      }
+    }
+  });
+
+  it('only the network parts of /proc/sys and /sys are writable; no netns mount', function () {
+    const m = mountOptions(pid);
+    assert.ok(m.get('/proc/sys')?.includes('ro'), `/proc/sys: ${m.get('/proc/sys')}`);
+    assert.ok(m.get('/proc/sys/net')?.includes('rw'), `/proc/sys/net: ${m.get('/proc/sys/net')}`);
+    assert.ok(m.get('/sys')?.includes('ro'), `/sys: ${m.get('/sys')}`);
+    assert.ok(m.get('/sys/devices/virtual/net')?.includes('rw'), `/sys/devices/virtual/net: ${m.get('/sys/devices/virtual/net')}`);
+    assert.ok(!m.has('/var/run/docker/netns') && !m.has('/run/docker/netns'), 'Docker\'s netns directory is mounted');
+    const cfg = JSON.parse(docker(['plugin', 'inspect', '-f', '{{json .Config.Mounts}}', REF])) as { Name: string }[];
+    assert.deepEqual(cfg.map((x) => x.Name).sort(), ['state', 'status']);
+  });
+
+  it('the status socket is 0660 for the host\'s docker group; a docker-group member runs tsnet status', function () {
+    const gid = Number(execFileSync('getent', ['group', 'docker'], { encoding: 'utf8' }).split(':')[2]);
+    const st = fs.statSync(STATUS_SOCKET);
+    assert.equal(st.gid, gid);
+    assert.equal(st.mode & 0o777, 0o660);
+    const cli = path.join(REPO, 'driver', 'dist', 'cli', 'tsnet.js');
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${gid}`, process.execPath, cli, 'status', '--status-socket', STATUS_SOCKET], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tsnet \S+\s+pid \d+/);
+  });
+
+  it('the tsnet command in the plugin\'s rootfs runs on the host, as docs/plugin.md says', function () {
+    const cmd = `sh "$(docker info -f '{{.DockerRootDir}}')/plugins/$(docker plugin inspect -f '{{.Id}}' ${REF})/rootfs/opt/tsnet/bin/tsnet" status --status-socket ${STATUS_SOCKET}`;
+    const doc = fs.readFileSync(path.join(REPO, 'docs', 'plugin.md'), 'utf8');
+    assert.ok(doc.includes(`sh "$(docker info -f '{{.DockerRootDir}}')/plugins/$(docker plugin inspect -f '{{.Id}}' tsnet:latest)/rootfs/opt/tsnet/bin/tsnet" status`), 'docs/plugin.md gives the command');
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tsnet \S+\s+pid \d+/);
+    const json = spawnSync('sh', ['-c', `${cmd} --json`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { pid: number }).pid > 0, true);
+    const v = spawnSync('sh', ['-c', cmd.replace(/ status --status-socket .*$/, ' --version')], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(v.stdout, /^tsnet \d+\.\d+\.\d+/);
+  });
+});
