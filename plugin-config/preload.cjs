@@ -5,6 +5,10 @@
  * Runs in the plugin's own mount namespace only; the host's mounts are never changed. Why each
  * step exists: docs/plugin.md, "Privileges".
  *
+ * 0. The host's /var/lib and /run arrive whole at /host/var/lib and /host/run (they exist on every
+ *    host, so a registry install needs nothing prepared). The state directory and the status
+ *    socket's directory are created there when missing, bind-mounted at their own paths, and the
+ *    two whole trees are unmounted again: the driver sees only its two directories.
  * 1. Docker's default spec mounts /proc/sys and /sys read-only in every plugin. The plugin runs in
  *    the host network namespace and the driver writes host network sysctls (net.ipv4.ip_forward,
  *    per-bridge route_localnet, IPv6 forwarding) and bridge-port attributes
@@ -17,8 +21,10 @@
  *    per thread, and exec is the one way to leave no thread of the process holding the old ones.
  */
 const fs = require('node:fs');
+const path = require('node:path');
 
-const MS_NOSUID = 0x2, MS_NODEV = 0x4, MS_NOEXEC = 0x8, MS_REMOUNT = 0x20, MS_BIND = 0x1000;
+const MS_NOSUID = 0x2, MS_NODEV = 0x4, MS_NOEXEC = 0x8, MS_REMOUNT = 0x20, MS_BIND = 0x1000, MS_REC = 0x4000, MS_PRIVATE = 0x40000;
+const MNT_DETACH = 2;
 const CAP = { CHOWN: 0, NET_ADMIN: 12, NET_RAW: 13, SETPCAP: 8 };
 /**
  * What the driver needs for its whole life: NET_ADMIN (links, addresses, nftables, conntrack,
@@ -48,6 +54,7 @@ function lib() {
     libc = {
       koffi,
       mount: l.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+      umount2: l.func('int umount2(const char *target, int flags)'),
       prctl: l.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
       capset: l.func('int capset(void *hdr, void *data)'),
       execve: l.func('int execve(const char *path, const char **argv, const char **envp)'),
@@ -72,6 +79,43 @@ function makeWritable({ path, probe }) {
   const { mount, koffi } = lib();
   if (mount(path, path, null, MS_BIND, null) !== 0 || mount(null, path, null, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, null) !== 0) {
     warn(`cannot make ${path} writable (errno ${koffi.errno()}): writes below it will fail`);
+  }
+}
+
+/**
+ * The host directories the driver keeps, each below a host tree mounted whole at /host/<tree>;
+ * undefined entries (no such variable) are skipped.
+ */
+function hostDirs() {
+  return [
+    { name: 'TSNET_STATE_DIR', dir: process.env.TSNET_STATE_DIR, tree: '/var/lib', mode: 0o700 },
+    { name: 'TSNET_STATUS_SOCKET', dir: process.env.TSNET_STATUS_SOCKET && path.dirname(process.env.TSNET_STATUS_SOCKET), tree: '/run', mode: 0o755 },
+  ].filter((d) => d.dir);
+}
+
+function fail(msg) {
+  process.stderr.write(`tsnet plugin: cannot start: ${msg}\n`);
+  process.exit(1);
+}
+
+/** Step 0: mount each host directory at its own path (creating it on the host), then drop the trees. */
+function placeHostDirs() {
+  const { mount, umount2, koffi } = lib();
+  const trees = new Set();
+  for (const { name, dir, tree, mode } of hostDirs()) {
+    const at = path.posix.normalize(dir);
+    if (!at.startsWith(`${tree}/`) || at.split('/').includes('..')) fail(`${name} must be below ${tree} (it is ${dir})`);
+    const hostTree = `/host${tree}`;
+    if (!fs.existsSync(hostTree)) fail(`the plugin's mount of the host's ${tree} at ${hostTree} is missing (an old config.json?)`);
+    trees.add(hostTree);
+    const onHost = `/host${at}`;
+    if (!fs.existsSync(onHost)) fs.mkdirSync(onHost, { recursive: true, mode });
+    fs.mkdirSync(at, { recursive: true });
+    if (mount(onHost, at, null, MS_BIND | MS_REC, null) !== 0) fail(`cannot mount ${onHost} at ${at} (errno ${koffi.errno()})`);
+  }
+  for (const t of trees) {
+    // Private first, so the unmount of the tree's submounts never propagates to the host's.
+    if (mount(null, t, null, MS_REC | MS_PRIVATE, null) !== 0 || umount2(t, MNT_DETACH) !== 0) fail(`cannot unmount ${t} (errno ${koffi.errno()})`);
   }
 }
 
@@ -116,6 +160,7 @@ function dropPrivilegesAndExec() {
 
 // -r preloads run again in every worker thread, and after the exec: only the first main thread acts.
 if (require('node:worker_threads').isMainThread && !process.env[DONE_ENV]) {
+  if (process.env.TSNET_PLUGIN === '1') placeHostDirs();
   for (const p of WRITABLE) makeWritable(p);
   dropPrivilegesAndExec();
 } else if (process.env[DONE_ENV]) {

@@ -11,8 +11,9 @@
 # Env:
 #   TSNET_PLUGIN_NAME (tsnet), TSNET_PLUGIN_TAG (latest): the plugin reference NAME:TAG, which is
 #     also the driver name users type: docker network create -d NAME:TAG ...
-#   TSNET_PLUGIN_STATE_DIR (/var/lib/NAME), TSNET_PLUGIN_STATUS_DIR (/run/NAME): host directories
-#     mounted as the plugin's state and status-socket directories.
+#   TSNET_PLUGIN_STATE_DIR (/var/lib/NAME, below /var/lib), TSNET_PLUGIN_STATUS_DIR (/run/NAME,
+#     below /run): the plugin's state and status-socket directories (same path on the host and
+#     inside; the plugin creates them when missing).
 #   TSNET_LOG_LEVEL: when set, becomes the plugin's log level (docker plugin set).
 #   TSNET_NODE_IMAGE / TSNET_BASE_IMAGE: base images for the Dockerfile; by default the official
 #     node:20-bookworm-slim / debian:bookworm-slim when present or pullable, otherwise the offline
@@ -106,18 +107,8 @@ make_plugin_dir() {
   cid=$(docker create "$IMAGE")
   docker export "$cid" | tar -C "$dir/rootfs" -x
   docker rm "$cid" >/dev/null
-  # The state and status directories get the SAME path inside the plugin as on the host, so
-  # paths the driver reports (and that other tsnet drivers read from its environment) are true
-  # in both mount namespaces.
-  STATE_DIR=$STATE_DIR STATUS_DIR=$STATUS_DIR node -e '
-    const fs = require("fs"), c = JSON.parse(fs.readFileSync("plugin-config/config.json", "utf8"));
-    const at = { state: process.env.STATE_DIR, status: process.env.STATUS_DIR };
-    for (const m of c.mounts) if (at[m.name]) { m.source = at[m.name]; m.destination = at[m.name]; }
-    for (const e of c.env) {
-      if (e.name === "TSNET_STATE_DIR") e.value = at.state;
-      if (e.name === "TSNET_STATUS_SOCKET") e.value = at.status + "/status.sock";
-    }
-    fs.writeFileSync(process.argv[1], JSON.stringify(c, null, 2) + "\n");' "$dir/config.json"
+  # The plugin's own defaults; the directories of this NAME are its settings (configure).
+  cp plugin-config/config.json "$dir/config.json"
   log "plugin dir $dir: rootfs $(du -sb "$dir/rootfs" | cut -f1) bytes"
 }
 
@@ -128,19 +119,10 @@ build() {
   make_plugin_dir "$PLUGIN_DIR"
 }
 
-# Host directories the plugin mounts must exist before every start (runc refuses a missing
-# bind source). /run is a tmpfs on most hosts: a tmpfiles.d entry recreates it at boot, before
-# dockerd starts the plugin.
-ensure_host_dirs() {
-  mkdir -p "$STATE_DIR" "$STATUS_DIR"
-  chmod 0700 "$STATE_DIR"
-  if [ -d /etc/tmpfiles.d ] && [[ $STATUS_DIR == /run/* ]]; then
-    echo "d $STATUS_DIR 0755 root root -" > "/etc/tmpfiles.d/tsnet-plugin-$NAME.conf"
-  fi
-}
-
 configure() {
-  local args=("state.source=$STATE_DIR" "status.source=$STATUS_DIR")
+  # Same path on the host and inside the plugin, so paths the driver reports are true in both
+  # mount namespaces; the plugin creates them (below the host's /var/lib and /run) when missing.
+  local args=("TSNET_STATE_DIR=$STATE_DIR" "TSNET_STATUS_SOCKET=$STATUS_DIR/status.sock")
   # The plugin cannot see the host's groups: give it the docker group's ID for the status socket.
   local gid
   gid=$(getent group docker | cut -d: -f3 || true)
@@ -153,7 +135,6 @@ create_and_enable() {
   local dir=$1
   docker plugin create "$REF" "$dir" >/dev/null
   configure
-  ensure_host_dirs
   docker plugin enable "$REF" >/dev/null
 }
 
@@ -183,7 +164,6 @@ upgrade() {
     ensure_docker
     docker plugin disable -f "$REF" >/dev/null 2>&1 || true
     docker plugin upgrade --skip-remote-check --grant-all-permissions "$REF" "$TSNET_PLUGIN_REMOTE"
-    ensure_host_dirs
     docker plugin enable "$REF" >/dev/null
     log "$REF upgraded from $TSNET_PLUGIN_REMOTE"
     return
@@ -220,7 +200,7 @@ remove() {
   fi
   docker image rm "$IMAGE" >/dev/null 2>&1 || true
   rm -rf "$PLUGIN_DIR" "$PLUGIN_DIR.prev"
-  rm -f "/etc/tmpfiles.d/tsnet-plugin-$NAME.conf"
+  rm -f "/etc/tmpfiles.d/tsnet-plugin-$NAME.conf" # made by earlier versions
 }
 
 # Publishing needs a registry: the plugin is created under the registry's reference and pushed.

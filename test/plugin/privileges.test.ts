@@ -15,6 +15,8 @@ const REPO = path.resolve(__dirname, '..', '..', '..');
 const NAME = process.env.TSNET_PLUGIN_NAME ?? 'tsnetp';
 const REF = `${NAME}:${process.env.TSNET_PLUGIN_TAG ?? 'latest'}`;
 const STATUS_SOCKET = `${process.env.TSNET_PLUGIN_STATUS_DIR ?? `/run/${NAME}`}/status.sock`;
+const STATE_DIR = process.env.TSNET_PLUGIN_STATE_DIR ?? `/var/lib/${NAME}`;
+const PLUGIN_DIR = `${process.env.TSNET_PLUGIN_WORKDIR ?? '/var/tmp/tsnet-plugin'}/${NAME}-${process.env.TSNET_PLUGIN_TAG ?? 'latest'}`;
 /** CAP_CHOWN (0), CAP_NET_ADMIN (12), CAP_NET_RAW (13). */
 const KEPT = (1n << 0n) | (1n << 12n) | (1n << 13n);
 
@@ -72,7 +74,11 @@ describe(`managed plugin ${REF}: privileges, status socket group, CLI without a 
     assert.ok(m.get('/sys/devices/virtual/net')?.includes('rw'), `/sys/devices/virtual/net: ${m.get('/sys/devices/virtual/net')}`);
     assert.ok(!m.has('/var/run/docker/netns') && !m.has('/run/docker/netns'), 'Docker\'s netns directory is mounted');
     const cfg = JSON.parse(docker(['plugin', 'inspect', '-f', '{{json .Config.Mounts}}', REF])) as { Name: string }[];
-    assert.deepEqual(cfg.map((x) => x.Name).sort(), ['state', 'status']);
+    assert.deepEqual(cfg.map((x) => x.Name).sort(), ['host-run', 'host-var-lib']);
+    // The whole host trees serve only the start: the driver keeps its two directories alone.
+    assert.ok(![...m.keys()].some((p) => p === '/host/run' || p.startsWith('/host/run/') || p.startsWith('/host/var/lib')), `host trees still mounted: ${[...m.keys()].filter((p) => p.startsWith('/host'))}`);
+    assert.ok(m.has(path.dirname(STATUS_SOCKET)), 'the status directory is a mount');
+    assert.ok(m.has(STATE_DIR), 'the state directory is a mount');
   });
 
   it('the status socket is 0660 for the host\'s docker group; a docker-group member runs tsnet status', function () {
@@ -98,5 +104,42 @@ describe(`managed plugin ${REF}: privileges, status socket group, CLI without a 
     assert.equal((JSON.parse(json.stdout) as { pid: number }).pid > 0, true);
     const v = spawnSync('sh', ['-c', cmd.replace(/ status --status-socket .*$/, ' --version')], { encoding: 'utf8', timeout: 60_000 });
     assert.match(v.stdout, /^tsnet \d+\.\d+\.\d+/);
+  });
+
+  describe('install on a host that has none of its directories (as from a registry)', function () {
+    const ref = 'tstq-absent:latest';
+    const state = '/var/lib/tstq-absent/state';
+    const statusDir = '/run/tstq-absent';
+    const clean = () => {
+      for (const args of [['plugin', 'disable', '-f', ref], ['plugin', 'rm', '-f', ref]]) spawnSync('docker', args, { timeout: 60_000 });
+      fs.rmSync('/var/lib/tstq-absent', { recursive: true, force: true });
+      fs.rmSync(statusDir, { recursive: true, force: true });
+    };
+    before(clean);
+    after(clean);
+
+    it('docker plugin create + set + enable from the built plugin dir creates the state and status directories', async function () {
+      assert.ok(fs.existsSync(`${PLUGIN_DIR}/config.json`), `no plugin dir at ${PLUGIN_DIR} (scripts/plugin.sh build makes it)`);
+      assert.ok(!fs.existsSync('/var/lib/tstq-absent') && !fs.existsSync(statusDir));
+      docker(['plugin', 'create', ref, PLUGIN_DIR]);
+      docker(['plugin', 'set', ref, `TSNET_STATE_DIR=${state}`, `TSNET_STATUS_SOCKET=${statusDir}/status.sock`]);
+      docker(['plugin', 'enable', ref]);
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(`${statusDir}/status.sock`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(fs.statSync(state).mode & 0o777, 0o700);
+      assert.ok(fs.statSync(`${statusDir}/status.sock`).isSocket());
+      const cli = path.join(REPO, 'driver', 'dist', 'cli', 'tsnet.js');
+      const r = spawnSync(process.execPath, [cli, 'status', '--json', '--status-socket', `${statusDir}/status.sock`], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { stateDir: string }).stateDir, state);
+    });
+
+    it('refuses a state directory outside /var/lib with a message naming the setting', function () {
+      docker(['plugin', 'disable', '-f', ref]);
+      docker(['plugin', 'set', ref, 'TSNET_STATE_DIR=/etc/tstq']);
+      const r = spawnSync('docker', ['plugin', 'enable', '--timeout', '20', ref], { encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(r.status, 0, 'the plugin enabled with its state in /etc');
+      assert.ok(!fs.existsSync('/etc/tstq'));
+    });
   });
 });
