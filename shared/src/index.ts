@@ -2,4 +2,5 @@ export * from './remote-api';
 export * from './naming';
 export * from './ip';
 export * from './options';
+export * from './engine-options';
 export * from './status';

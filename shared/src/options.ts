@@ -6,6 +6,7 @@
 import type { CreateNetworkRequest, IPAMData } from './remote-api';
 import { bridgeName, isValidInterfaceName, IFNAMSIZ_MAX } from './naming';
 import { Cidr, cidrContains, cidrToString, ipToBytes, isIPv4, isIPv6, normalizeIP, parseCidr } from './ip';
+import { checkEnableIPv4, checkEngineGenericOptions, ENGINE_OPTIONS } from './engine-options';
 
 export const OPT = {
   bridgeName: 'com.docker.network.bridge.name',
@@ -156,10 +157,12 @@ export function parseNetworkRequest(req: CreateNetworkRequest): NetworkConfig {
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(generic)) raw[k] = String(v);
 
-  const unknown = Object.keys(raw).filter((k) => !KNOWN_OPTIONS.includes(k));
+  const unknown = Object.keys(raw).filter((k) => !KNOWN_OPTIONS.includes(k) && !ENGINE_OPTIONS.includes(k));
   if (unknown.length > 0) {
     throw new OptionError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; tsnet accepts: ${KNOWN_OPTIONS.join(', ')}`);
   }
+  checkEngineGenericOptions(raw);
+  checkEnableIPv4(options);
 
   let bridge = bridgeName(req.NetworkID);
   let bridgeNamed = false;

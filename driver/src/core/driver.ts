@@ -11,6 +11,7 @@ import {
   macFromIPv4,
   parseCidr,
   parseNetworkRequest,
+  checkEndpointOptions,
   vethContainerName,
   vethHostName,
   type CreateEndpointRequest,
@@ -273,6 +274,7 @@ export class Driver {
     return this.onEndpoint(req, async () => {
       const net = this.network(req.NetworkID);
       if (this.findEndpoint(req.EndpointID) || this.reserved.has(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
+      checkEndpointOptions(req.Options);
       const iface = req.Interface ?? {};
       const ipv4 = iface.Address || undefined;
       const ipv6 = iface.AddressIPv6 || undefined;
