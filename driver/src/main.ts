@@ -25,6 +25,7 @@ import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysct
 import { Store } from './state/store';
 import { createStatusApp, listenStatus, statusAccess } from './status/server';
 import { VERSION } from './version';
+import { activatedSocketFd } from './host/socket-activation';
 
 const USAGE = `usage: node driver/dist/main.js [options]
   --socket PATH         plugin socket dockerd connects to (default ${DEFAULT_PLUGIN_SOCKET}; env TSNET_SOCKET)
@@ -58,6 +59,14 @@ function options() {
 }
 
 function listenPlugin(app: ReturnType<typeof createApp>, socketPath: string): Promise<Server> {
+  const fd = activatedSocketFd();
+  if (fd !== undefined) {
+    for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete process.env[k];
+    return new Promise((resolve, reject) => {
+      const s = app.listen({ fd }, () => resolve(s));
+      s.once('error', reject);
+    });
+  }
   fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   fs.rmSync(socketPath, { force: true });
   return new Promise((resolve, reject) => {
@@ -138,6 +147,7 @@ async function main(): Promise<void> {
     warnings,
   });
 
+  const activated = activatedSocketFd() !== undefined;
   const plugin = await listenPlugin(createApp(driver, metrics, log), opts.socket);
   let status: Server | undefined;
   try {
@@ -150,7 +160,7 @@ async function main(): Promise<void> {
   } catch (e) {
     log.error({ err: String(e), socket: opts.statusSocket }, 'status API not available');
   }
-  log.info({ socket: opts.socket, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
+  log.info({ socket: opts.socket, socketActivated: activated, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
 
   const knownAtStart = Object.keys(driver.state.networks);
   const endpointsAtStart = Object.fromEntries(Object.values(driver.state.networks).map((n) => [n.config.id, Object.keys(n.endpoints)]));
@@ -172,7 +182,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping; kernel objects stay in place for running containers');
     plugin.close();
     status?.close();
-    fs.rmSync(opts.socket, { force: true });
+    if (!activated) fs.rmSync(opts.socket, { force: true }); // an activated socket is systemd's
     setTimeout(() => process.exit(0), 200).unref();
     void Promise.all([netlink.close(), conntrack.close()]).finally(() => process.exit(0));
   };
