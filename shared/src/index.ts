@@ -4,3 +4,4 @@ export * from './ip';
 export * from './options';
 export * from './engine-options';
 export * from './status';
+export * from './status-schema';

@@ -3,7 +3,8 @@
  * errors into sentences a user can act on.
  */
 import * as http from 'node:http';
-import type { PortMapStatus, StatusReport } from '@tsnet/shared';
+import { parsePortRows, parseStatusReport, StatusSkewError, type PortMapStatus, type StatusReport } from '@tsnet/shared';
+import { VERSION } from '../version';
 
 /** A failure the CLI prints as is and exits non-zero on. */
 export class CliError extends Error {
@@ -75,11 +76,21 @@ export class StatusClient {
   ) {}
 
   status(): Promise<StatusReport> {
-    return this.explained(getJson<StatusReport>(this.socketPath, '/status'));
+    return this.explained(getJson<unknown>(this.socketPath, '/status').then((b) => this.checked(() => parseStatusReport(b, this.socketPath, VERSION))));
   }
 
   ports(): Promise<PortRow[]> {
-    return this.explained(getJson<PortRow[]>(this.socketPath, '/ports'));
+    return this.explained(getJson<unknown>(this.socketPath, '/ports').then((b) => this.checked(() => parsePortRows(b, this.socketPath, VERSION))));
+  }
+
+  /** A driver of another version: its answer does not fit the schema (shared/status-schema). */
+  private checked<T>(parse: () => T): T {
+    try {
+      return parse();
+    } catch (e) {
+      if (e instanceof StatusSkewError) throw new CliError(e.message);
+      throw e;
+    }
   }
 
   private async explained<T>(p: Promise<T>): Promise<T> {

@@ -4,7 +4,16 @@
  * "not reachable"; that is not an error for the extension.
  */
 import * as http from 'http';
-import { DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
+import { DEFAULT_STATUS_SOCKET, parseStatusReport, type StatusReport } from '@tsnet/shared';
+
+/** This extension's version, for the message when the driver is older or newer. */
+const CLIENT_VERSION: string = (() => {
+  try {
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /** The one request path of the status API. */
 export const STATUS_PATH = '/status';
@@ -24,15 +33,17 @@ export async function fetchTsnetStatus(socketPath: string = DEFAULT_STATUS_SOCKE
           resolve({ reachable: false, reason: `GET ${STATUS_PATH} on ${socketPath} answered HTTP ${res.statusCode}` });
           return;
         }
+        let parsed: unknown;
         try {
-          const report = JSON.parse(body) as StatusReport;
-          if (!report || typeof report !== 'object' || !Array.isArray(report.networks)) {
-            resolve({ reachable: false, reason: `GET ${STATUS_PATH} on ${socketPath} did not return a status report` });
-            return;
-          }
-          resolve({ reachable: true, report });
+          parsed = JSON.parse(body);
         } catch {
           resolve({ reachable: false, reason: `GET ${STATUS_PATH} on ${socketPath} returned invalid JSON` });
+          return;
+        }
+        try {
+          resolve({ reachable: true, report: parseStatusReport(parsed, socketPath, CLIENT_VERSION) });
+        } catch (e) {
+          resolve({ reachable: false, reason: (e as Error).message });
         }
       });
       res.on('error', (e) => resolve({ reachable: false, reason: e.message }));

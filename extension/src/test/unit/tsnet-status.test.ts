@@ -5,6 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { fetchTsnetStatus, STATUS_PATH } from '../../docker/tsnet-status';
 
+/** A minimal report in the shape of shared/src/status-schema.ts. */
+const REPORT = { version: '0.1.0', pid: 1, startedAt: '2026-12-01T00:00:00.000Z', uptimeSeconds: 1, pluginSocket: '/run/docker/plugins/tsnet.sock', stateDir: '/var/lib/tsnet', firewallBackend: 'nftables', networks: [], calls: {}, warnings: [] };
+
 describe('tsnet status client (HTTP over a Unix socket)', () => {
   let dir: string;
   let server: http.Server | undefined;
@@ -32,7 +35,7 @@ describe('tsnet status client (HTTP over a Unix socket)', () => {
   it('reads the StatusReport with GET /status', async () => {
     const sock = await serve((_req, res) => {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ version: '0.1.0', networks: [], calls: {}, warnings: [] }));
+      res.end(JSON.stringify(REPORT));
     });
     const r = await fetchTsnetStatus(sock);
     assert.strictEqual(STATUS_PATH, '/status');
@@ -62,7 +65,17 @@ describe('tsnet status client (HTTP over a Unix socket)', () => {
     assert.match(!g.reachable ? g.reason : '', /invalid JSON/);
     mode = 'other';
     const o = await fetchTsnetStatus(sock);
-    assert.match(!o.reachable ? o.reason : '', /did not return a status report/);
+    assert.match(!o.reachable ? o.reason : '', /answered GET \/status in a form this client \(tsnet \d+\.\d+\.\d+\) cannot read \(version: .*\); the driver does not say its version/);
+  });
+
+  it('names the side to update when the driver is newer or older than the extension', async () => {
+    let version = '9.0.0';
+    const sock = await serve((_req, res) => res.end(JSON.stringify({ ...REPORT, version, networks: [{ id: 'n1' }] })));
+    const newer = await fetchTsnetStatus(sock);
+    assert.match(!newer.reachable ? newer.reason : '', /\(networks\.0\.bridge: .*\): the driver is newer \(9\.0\.0\); update this client to 9\.0\.0/);
+    version = '0.0.1';
+    const older = await fetchTsnetStatus(sock);
+    assert.match(!older.reachable ? older.reason : '', /the driver is older \(0\.0\.1\); restart it from this version/);
   });
 
   it('gives up after the timeout when the driver hangs', async () => {
