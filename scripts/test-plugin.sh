@@ -36,7 +36,7 @@ files=()
 # Files that stop, kill or restart the driver process (or start drivers of their own) belong to
 # the host-process run; everything else runs again against the plugin.
 for g in "${suites[@]}"; do for f in $g; do
-  case $f in */durability.test.js|*/docker-sync.test.js|*/fuzz.test.js) continue ;; esac
+  case $f in */durability.test.js|*/docker-sync.test.js|*/fuzz.test.js|*/newcomer.test.js) continue ;; esac
   files+=("$f")
 done; done
 mapfile -t files < <(printf '%s\n' "${files[@]}" | awk '!seen[$0]++')
