@@ -98,7 +98,7 @@ describe('tsnet as a systemd service (service.sh), npm stop, npm start\'s log', 
     const pidfile = path.join(tmp, 'tsnet.pid');
     fs.writeFileSync(pidfile, String(child.pid));
     const stop = spawnSync('bash', [path.join(REPO, 'scripts', 'stop-driver.sh')], { encoding: 'utf8', env: { ...process.env, TSNET_PIDFILE: pidfile }, timeout: 30_000 });
-    assert.equal(stop.status, 0, stop.stderr);
+    assert.equal(stop.status, 0, `${stop.stderr}\ndriver log:\n${log}`);
     assert.match(stop.stdout, /stopped the driver \(pid \d+\)/);
     await waitFor(() => child?.exitCode !== null, 10_000, 'the driver to exit');
     assert.equal(child.exitCode, 0, log);

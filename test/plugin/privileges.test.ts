@@ -110,10 +110,13 @@ describe(`managed plugin ${REF}: privileges, status socket group, CLI without a 
     const ref = 'tstq-absent:latest';
     const state = '/var/lib/tstq-absent/state';
     const statusDir = '/run/tstq-absent';
+    // Docker refuses a second plugin whose rootfs has the same content: a copy with one more file.
+    const dir = `${PLUGIN_DIR}-tstq`;
     const clean = () => {
       for (const args of [['plugin', 'disable', '-f', ref], ['plugin', 'rm', '-f', ref]]) spawnSync('docker', args, { timeout: 60_000 });
       fs.rmSync('/var/lib/tstq-absent', { recursive: true, force: true });
       fs.rmSync(statusDir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
     };
     before(clean);
     after(clean);
@@ -121,7 +124,9 @@ describe(`managed plugin ${REF}: privileges, status socket group, CLI without a 
     it('docker plugin create + set + enable from the built plugin dir creates the state and status directories', async function () {
       assert.ok(fs.existsSync(`${PLUGIN_DIR}/config.json`), `no plugin dir at ${PLUGIN_DIR} (scripts/plugin.sh build makes it)`);
       assert.ok(!fs.existsSync('/var/lib/tstq-absent') && !fs.existsSync(statusDir));
-      docker(['plugin', 'create', ref, PLUGIN_DIR]);
+      execFileSync('cp', ['-a', PLUGIN_DIR, dir]);
+      fs.writeFileSync(`${dir}/rootfs/etc/tstq-copy`, 'a copy for the absent-directories test\n');
+      docker(['plugin', 'create', ref, dir]);
       docker(['plugin', 'set', ref, `TSNET_STATE_DIR=${state}`, `TSNET_STATUS_SOCKET=${statusDir}/status.sock`]);
       docker(['plugin', 'enable', ref]);
       const deadline = Date.now() + 30_000;
