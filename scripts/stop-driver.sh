@@ -10,11 +10,13 @@ if [ -d /run/systemd/system ] && systemctl is-active --quiet tsnet.service 2>/de
   exit 0
 fi
 pidfile=${TSNET_PIDFILE:-/run/tsnet/tsnet.pid}
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+# Running, not a zombie waiting for its parent to reap it (it has exited).
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
   pid=$(cat "$pidfile")
   kill "$pid"
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then echo "tsnet: driver $pid did not stop within 5 s" >&2; exit 1; fi
+  for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then echo "tsnet: driver $pid did not stop within 5 s" >&2; exit 1; fi
   rm -f "$pidfile"
   say "stopped the driver (pid $pid); containers keep their networking; start it again with npm start"
   exit 0
