@@ -11,7 +11,7 @@ if [ -d /run/systemd/system ] && systemctl is-active --quiet tsnet.service 2>/de
 fi
 pidfile=${TSNET_PIDFILE:-/run/tsnet/tsnet.pid}
 # Running, not a zombie waiting for its parent to reap it (it has exited).
-alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; }
 if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
   pid=$(cat "$pidfile")
   kill "$pid"
