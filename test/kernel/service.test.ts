@@ -85,7 +85,9 @@ describe('tsnet as a systemd service (service.sh), npm stop, npm start\'s log', 
     const sock = path.join(tmp, 'plugin.sock');
     const env = { ...process.env, TSNET_SOCKET: sock, TSNET_STATE_DIR: path.join(tmp, 'state'), TSNET_STATUS_SOCKET: path.join(tmp, 'status.sock'), TSNET_LOG_LEVEL: 'info' };
     let log = '';
-    child = spawn('systemd-socket-activate', ['-l', sock, ...exec], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // systemd-socket-activate passes only the variables named with -E (systemd sets the unit's Environment=).
+    const passEnv = ['TSNET_SOCKET', 'TSNET_STATE_DIR', 'TSNET_STATUS_SOCKET', 'TSNET_LOG_LEVEL'].flatMap((k) => ['-E', k]);
+    child = spawn('systemd-socket-activate', ['-l', sock, ...passEnv, ...exec], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
     await waitFor(() => fs.existsSync(sock), 10_000, 'the activation socket');
@@ -95,6 +97,7 @@ describe('tsnet as a systemd service (service.sh), npm stop, npm start\'s log', 
     assert.deepEqual(JSON.parse(activate.body), { Implements: ['NetworkDriver'] });
     await waitFor(() => log.includes('tsnet driver ready'), 30_000, `the driver's ready line; log so far:\n${log}`);
     assert.match(log, /"socketActivated":true/);
+    assert.ok(log.includes(`"stateDir":"${env.TSNET_STATE_DIR}"`), `the driver did not take the test's state directory: ${log}`);
     const pidfile = path.join(tmp, 'tsnet.pid');
     fs.writeFileSync(pidfile, String(child.pid));
     const stop = spawnSync('bash', [path.join(REPO, 'scripts', 'stop-driver.sh')], { encoding: 'utf8', env: { ...process.env, TSNET_PIDFILE: pidfile }, timeout: 30_000 });
