@@ -37,7 +37,7 @@ for _ in $(seq 1 100); do
 done
 this_start | grep -q 'tsnet driver ready' || { echo "tsnet: the driver did not become ready; see $LOG" >&2; exit 1; }
 cat <<MSG
-tsnet is running (pid $(cat $PIDFILE), log $LOG, state /var/lib/tsnet).
+tsnet is running (pid $(cat "$PIDFILE"), log $LOG, state ${TSNET_STATE_DIR:-/var/lib/tsnet}).
 Try it:
   docker network create -d tsnet --subnet 10.30.0.0/24 demo
   docker run -d --name web --network demo -p 8080:80 IMAGE
