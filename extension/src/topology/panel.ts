@@ -5,10 +5,10 @@
  */
 import * as vscode from 'vscode';
 import type { NetworkGraph } from '../docker/model-types';
-import type { ItemRef } from './layout-input';
 import type { FromWebview, ToWebview } from './protocol';
-import { ACTIONS } from './protocol';
+import { isActionCommand, isItemRef } from './protocol';
 import { nodeForRef } from './refs';
+import { escapeHtml } from './html-escape';
 
 export const VIEW_TYPE = 'tsnet.topology';
 const MEDIA = ['media', 'topology'];
@@ -67,6 +67,7 @@ export class TopologyPanel {
         this.lastRender = m;
         return;
       case 'reveal':
+        if (!isItemRef(m.ref)) return;
         // The tree's own command; ignore its absence (older builds) or a stale id.
         await Promise.resolve(vscode.commands.executeCommand('tsnet.revealInTree', m.ref)).catch(() => undefined);
         return;
@@ -80,8 +81,8 @@ export class TopologyPanel {
     }
   }
 
-  private async runAction(command: keyof typeof ACTIONS, ref: ItemRef): Promise<void> {
-    if (!(command in ACTIONS)) return;
+  private async runAction(command: unknown, ref: unknown): Promise<void> {
+    if (!isActionCommand(command) || !isItemRef(ref)) return;
     const graph = this.getGraph();
     const node = graph && nodeForRef(graph, ref);
     if (!node) {
@@ -134,14 +135,14 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
+<link rel="stylesheet" href="${escapeHtml(css.toString())}">
 <title>tsnet: Topology</title>
 </head>
 <body>
 <div id="app"></div>
-<script nonce="${n}" src="${script}"></script>
+<script nonce="${n}" src="${escapeHtml(script.toString())}"></script>
 </body>
 </html>`;
 }

@@ -13,6 +13,19 @@ export const ACTIONS = {
 } as const satisfies Record<string, { title: string; kinds: readonly ItemRef['kind'][] }>;
 export type ActionCommand = keyof typeof ACTIONS;
 
+/** A context action the picture offers: an own key of ACTIONS (never an inherited name such as `constructor`). */
+export function isActionCommand(command: unknown): command is ActionCommand {
+  return typeof command === 'string' && Object.prototype.hasOwnProperty.call(ACTIONS, command);
+}
+
+const REF_KINDS: readonly string[] = ['network', 'container', 'endpoint'];
+
+/** A well-formed ItemRef from the webview (a message is untrusted input). */
+export function isItemRef(ref: unknown): ref is ItemRef {
+  const r = ref as { kind?: unknown; id?: unknown } | null;
+  return typeof r === 'object' && r !== null && typeof r.kind === 'string' && REF_KINDS.includes(r.kind) && typeof r.id === 'string';
+}
+
 export type ToWebview =
   | { type: 'graph'; graph: NetworkGraph | undefined; error?: string }
   /** Re-run layout+render and answer with 'rendered' (tests, benchmark). */

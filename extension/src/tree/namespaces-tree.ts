@@ -4,20 +4,10 @@
  */
 import * as vscode from 'vscode';
 import type { GraphStore } from '../graph-store';
-import type { ContainerModel, NamespaceGroupModel, NetworkGraph } from '../docker/model-types';
+import type { ContainerModel, NetworkGraph } from '../docker/model-types';
 import type { TreeNode } from './nodes';
-import { containerTooltip, groupPorts, portLabel } from './format';
+import { containerTooltip, namespaceTooltip, sharedFacts } from './format';
 import { messageItem, messageNodes } from './networks-tree';
-
-function sharedFacts(group: NamespaceGroupModel, g: NetworkGraph): { addresses: string[]; ports: string[]; networks: string[] } {
-  const eps = g.endpoints.filter((e) => e.containerId === group.ownerId);
-  const owner = g.containers.find((c) => c.id === group.ownerId);
-  return {
-    networks: eps.map((e) => g.networks.find((n) => n.id === e.networkId)?.name ?? e.networkId.slice(0, 12)),
-    addresses: eps.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => !!a)),
-    ports: owner ? groupPorts(owner.ports).map(portLabel) : [],
-  };
-}
 
 export class NamespacesTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
@@ -78,16 +68,7 @@ export class NamespacesTreeProvider implements vscode.TreeDataProvider<TreeNode>
         owner && ['host', 'none'].includes(owner.networkMode) ? `--network ${owner.networkMode}` : undefined,
         shared.addresses.join(', ') || undefined,
       ].filter(Boolean).join(' · ');
-      const lines = [`**Network namespace of ${label}**`, ''];
-      if (group.sandboxKey) lines.push(`- Namespace: \`${group.sandboxKey}\``);
-      lines.push(`- Members: ${group.memberIds.map((id) => g.containers.find((c) => c.id === id)?.name ?? id.slice(0, 12)).join(', ')}`);
-      if (n > 1) {
-        lines.push('', 'All members share:', '- the same interfaces, addresses and routes', '- localhost (127.0.0.1 reaches every member)', '- the published ports of the owner');
-      }
-      if (shared.networks.length) lines.push(`- Networks: ${shared.networks.join(', ')}`);
-      if (shared.addresses.length) lines.push(`- Addresses: ${shared.addresses.join(', ')}`);
-      if (shared.ports.length) lines.push(`- Ports: ${shared.ports.join(', ')}`);
-      item.tooltip = new vscode.MarkdownString(lines.join('\n'));
+      item.tooltip = new vscode.MarkdownString(namespaceTooltip(label, group, g, shared));
       item.iconPath = new vscode.ThemeIcon(n > 1 ? 'symbol-namespace' : 'symbol-field');
       item.contextValue = 'namespace';
       return item;

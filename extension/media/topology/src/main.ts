@@ -10,6 +10,7 @@ import type { NetworkGraph } from '../../../src/docker/model-types';
 import { buildScene, type ItemRef, type TopologyScene } from '../../../src/topology/layout-input';
 import { ACTIONS, type ActionCommand, type FromWebview, type ToWebview } from '../../../src/topology/protocol';
 import { standaloneSvg, svgToPngBase64 } from './export';
+import { escapeHtml } from '../../../src/topology/html-escape';
 import { renderScene, SVG_DEFS, type Rendered } from './render';
 import { SVG_CSS } from './svg-style';
 import { Viewport, type View } from './viewport';
@@ -188,7 +189,7 @@ function updateFilterList(s: TopologyScene): void {
   const html = s.networks
     .map(
       (n) =>
-        `<label><input type="checkbox" data-network-id="${n.id}"${filter.includes(n.id) ? ' checked' : ''}> ${escapeHtml(n.name)} <span class="muted">${escapeHtml(n.driver)}</span></label>`,
+        `<label><input type="checkbox" data-network-id="${escapeHtml(n.id)}"${filter.includes(n.id) ? ' checked' : ''}> ${escapeHtml(n.name)} <span class="muted">${escapeHtml(n.driver)}</span></label>`,
     )
     .join('');
   if (filterList.innerHTML !== html) filterList.innerHTML = html;
@@ -357,7 +358,7 @@ svg.addEventListener('contextmenu', (e) => {
   const items = (Object.entries(ACTIONS) as [ActionCommand, (typeof ACTIONS)[ActionCommand]][]).filter(([, a]) =>
     (a.kinds as readonly string[]).includes(hit.ref.kind),
   );
-  menu.innerHTML = items.map(([command, a]) => `<button role="menuitem" data-command="${command}">${escapeHtml(a.title)}</button>`).join('');
+  menu.innerHTML = items.map(([command, a]) => `<button role="menuitem" data-command="${escapeHtml(command)}">${escapeHtml(a.title)}</button>`).join('');
   menu.dataset.refKind = hit.ref.kind;
   menu.dataset.refId = hit.ref.id;
   menu.hidden = false;
@@ -408,10 +409,6 @@ $<HTMLButtonElement>('export-png').addEventListener('click', () => {
     .then((data) => post({ type: 'export', format: 'png', data }))
     .catch((e: Error) => post({ type: 'error', message: `PNG export failed: ${e.message}` }));
 });
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 // ---------------------------------------------------------------- messages
 window.addEventListener('message', (e: MessageEvent<ToWebview>) => {

@@ -4,6 +4,7 @@
  * the UI test read the picture through them.
  */
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
+import { escapeHtml } from '../../../src/topology/html-escape';
 import { textWidth, type NodeItem, type Part, type TopologyScene } from '../../../src/topology/layout-input';
 
 export interface Box {
@@ -23,7 +24,7 @@ export interface Rendered {
   edgeCount: number;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeHtml;
 const n = (v: number | undefined) => String(Math.round((v ?? 0) * 10) / 10);
 
 /** A distinct, stable colour per network (by its position in the sorted network list). */
@@ -34,21 +35,21 @@ export function networkColors(scene: TopologyScene): Map<string, string> {
 }
 
 function partMarkup(nodeId: string, index: number, part: Part, stroke?: string): string {
-  const ref = part.ref ? ` data-ref-kind="${part.ref.kind}" data-ref-id="${esc(part.ref.id)}"` : '';
-  const strokeAttr = stroke ? ` stroke="${stroke}"` : '';
-  let s = `<g class="part ${part.cls}" data-part="${esc(nodeId)}#${index}"${ref}>`;
+  const ref = part.ref ? ` data-ref-kind="${esc(part.ref.kind)}" data-ref-id="${esc(part.ref.id)}"` : '';
+  const strokeAttr = stroke ? ` stroke="${esc(stroke)}"` : '';
+  let s = `<g class="part ${esc(part.cls)}" data-part="${esc(nodeId)}#${index}"${ref}>`;
   s += `<rect x="${n(part.x)}" y="${n(part.y)}" width="${n(part.w)}" height="${n(part.h)}" rx="${part.cls.includes('frame') ? 4 : 2}"${strokeAttr}/>`;
-  for (const t of part.texts) s += `<text class="${t.cls}" x="${n(t.x)}" y="${n(t.y)}">${esc(t.text)}</text>`;
+  for (const t of part.texts) s += `<text class="${esc(t.cls)}" x="${n(t.x)}" y="${n(t.y)}">${esc(t.text)}</text>`;
   return s + '</g>';
 }
 
 function nodeMarkup(id: string, item: NodeItem, box: Box, colors: Map<string, string>): string {
   const stroke = item.kind === 'network' ? colors.get(item.networkIds[0]) : undefined;
-  let s = `<g class="node ${item.kind}" data-node-id="${esc(id)}" data-kind="${item.kind}" data-networks="${esc(item.networkIds.join(' '))}" transform="translate(${n(box.x)},${n(box.y)})">`;
+  let s = `<g class="node ${esc(item.kind)}" data-node-id="${esc(id)}" data-kind="${esc(item.kind)}" data-networks="${esc(item.networkIds.join(' '))}" transform="translate(${n(box.x)},${n(box.y)})">`;
   item.parts.forEach((part, i) => {
     s += partMarkup(id, i, part, i === 0 ? stroke : undefined);
   });
-  if (item.kind === 'network' && stroke) s += `<rect class="bridge-bar" x="0" y="0" width="4" height="${n(box.h)}" fill="${stroke}"/>`;
+  if (item.kind === 'network' && stroke) s += `<rect class="bridge-bar" x="0" y="0" width="4" height="${n(box.h)}" fill="${esc(stroke)}"/>`;
   return s + '</g>';
 }
 
@@ -90,10 +91,10 @@ export function renderScene(scene: TopologyScene, laid: ElkNode): Rendered {
     if (!item) continue;
     edgeCount++;
     const stroke = item.kind === 'publish' ? '' : colors.get(item.networkIds[0]) ?? '';
-    const ref = item.ref ? ` data-ref-kind="${item.ref.kind}" data-ref-id="${esc(item.ref.id)}"` : '';
-    out += `<g class="edge ${item.kind}" data-edge-id="${esc(edge.id)}" data-kind="${item.kind}" data-source="${esc(edge.sources[0])}" data-target="${esc(edge.targets[0])}" data-networks="${esc(item.networkIds.join(' '))}"${ref}>`;
+    const ref = item.ref ? ` data-ref-kind="${esc(item.ref.kind)}" data-ref-id="${esc(item.ref.id)}"` : '';
+    out += `<g class="edge ${esc(item.kind)}" data-edge-id="${esc(edge.id)}" data-kind="${esc(item.kind)}" data-source="${esc(edge.sources[0])}" data-target="${esc(edge.targets[0])}" data-networks="${esc(item.networkIds.join(' '))}"${ref}>`;
     const d = edgePath(edge);
-    out += `<path class="hit" d="${d}"/><path class="line" d="${d}"${stroke ? ` stroke="${stroke}"` : ''}${item.kind === 'publish' ? ' marker-end="url(#arrow)"' : ''}/>`;
+    out += `<path class="hit" d="${d}"/><path class="line" d="${d}"${stroke ? ` stroke="${esc(stroke)}"` : ''}${item.kind === 'publish' ? ' marker-end="url(#arrow)"' : ''}/>`;
     for (const l of edge.labels ?? []) {
       out += `<text class="edge-label" x="${n((l.x ?? 0) + 2)}" y="${n((l.y ?? 0) + (l.height ?? 12) - 3)}">${esc(l.text ?? '')}</text>`;
     }
