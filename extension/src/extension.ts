@@ -87,7 +87,7 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`tsnet.${SHOW_BUILTIN_SETTING}`)) networks.refresh();
       if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`)) applyDriverNames();
-      if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh();
+      if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh('all');
     }),
     vscode.commands.registerCommand('tsnet.revealInTree', (ref?: RevealRef) => revealInTree(ref, { store, networks, namespaces, networksView, namespacesView })),
   );

@@ -1,11 +1,13 @@
 /**
  * Holds the current NetworkGraph: rebuilds it from Docker (+ the tsnet driver's status when it
- * answers) on start, on each burst of relevant `docker events`, after each user action, and on a
- * slow safety poll. Views subscribe to onDidChange.
+ * answers) on start, on each burst of relevant `docker events` (re-reading only the containers
+ * the burst touched), after each user action, and on a slow safety poll. Views subscribe to
+ * onDidChange.
  */
 import * as vscode from 'vscode';
 import { DockerClient } from './docker/client';
 import { DockerEventWatcher } from './docker/events';
+import type { Touched } from './docker/container-cache';
 import { buildGraph } from './docker/model';
 import type { NetworkGraph } from './docker/model-types';
 import { fetchTsnetStatus } from './docker/tsnet-status';
@@ -35,6 +37,9 @@ export class GraphStore implements vscode.Disposable {
   /** Why the tsnet status API did not answer, when it did not. */
   tsnetUnreachable: string | undefined;
   private running: Promise<void> | undefined;
+  private touched: Set<string> | 'all' = new Set();
+  private drivers: { drivers: string[]; tsnet?: string } | undefined;
+  private driversAt = 0;
   private again = false;
   private watcher: DockerEventWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -44,19 +49,24 @@ export class GraphStore implements vscode.Disposable {
 
   start(): void {
     this.watcher = new DockerEventWatcher(this.client.docker, {
-      onChange: (why) => {
+      onChange: (why, touched) => {
         this.log.appendLine(`docker events: ${why}`);
-        void this.refresh();
+        void this.refresh(touched);
       },
       onState: (connected, err) => this.log.appendLine(connected ? 'docker events: connected' : `docker events: lost (${err}); reconnecting`),
     });
     this.watcher.start();
     this.poll = setInterval(() => void this.refresh(), SAFETY_POLL_MS);
-    void this.refresh();
+    void this.refresh('all');
   }
 
-  /** Rebuilds the graph; concurrent calls coalesce into at most one more run. */
-  refresh(): Promise<void> {
+  /**
+   * Rebuilds the graph, re-reading the containers `touched` names plus any whose list entry
+   * changed (the default: after a user action, on the safety poll), or every one ('all').
+   * Concurrent calls coalesce into at most one more run.
+   */
+  refresh(touched: Touched = new Set()): Promise<void> {
+    this.mergeTouched(touched);
     if (this.running) {
       this.again = true;
       return this.running;
@@ -64,7 +74,9 @@ export class GraphStore implements vscode.Disposable {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.rebuild();
+        const t = this.touched;
+        this.touched = new Set();
+        await this.rebuild(t);
       } while (this.again);
     })().finally(() => {
       this.running = undefined;
@@ -72,14 +84,27 @@ export class GraphStore implements vscode.Disposable {
     return this.running;
   }
 
-  private async rebuild(): Promise<void> {
+  private mergeTouched(t: Touched): void {
+    if (this.touched === 'all') return;
+    if (t === 'all') this.touched = 'all';
+    else for (const id of t) this.touched.add(id);
+  }
+
+  private async rebuild(touched: Touched): Promise<void> {
     try {
       const started = Date.now();
+      // The engine's driver list changes with plugins, not with containers: read on full
+      // refreshes and at most once per safety-poll period otherwise.
+      const readDrivers = touched === 'all' || !this.drivers || Date.now() - this.driversAt > SAFETY_POLL_MS;
       const [snap, status, drivers] = await Promise.all([
-        within(DOCKER_TIMEOUT_MS, 'Docker', this.client.snapshot()),
+        within(DOCKER_TIMEOUT_MS, 'Docker', this.client.snapshot(touched)),
         fetchTsnetStatus(this.statusSocket()),
-        within(DRIVERS_TIMEOUT_MS, 'docker info', this.client.networkDrivers()).catch(() => ({ drivers: [] as string[], tsnet: undefined })),
+        readDrivers
+          ? within(DRIVERS_TIMEOUT_MS, 'docker info', this.client.networkDrivers()).catch(() => ({ drivers: [] as string[], tsnet: undefined }))
+          : Promise.resolve(this.drivers!),
       ]);
+      if (readDrivers) this.driversAt = Date.now();
+      this.drivers = drivers;
       const took = Date.now() - started;
       if (took > 2000) this.log.appendLine(`reading Docker took ${took} ms`);
       this.tsnetUnreachable = status.reachable ? undefined : status.reason;

@@ -1,17 +1,32 @@
 /**
  * Watches `docker events` for what changes the graph (networks created, removed, connected,
  * disconnected; containers started, stopped, removed...) and calls `onChange` once per burst
- * (debounced). A lost stream reconnects with back-off and triggers a refresh, since events may
- * have been missed meanwhile.
+ * (debounced) with the containers the burst touched, so only those are read again. A lost stream
+ * reconnects with back-off and triggers a full refresh, since events may have been missed meanwhile.
  */
 import type Docker from 'dockerode';
+import type { Touched } from './container-cache';
+
+interface DockerEvent {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+/** The container an event is about: the actor of a container event, `container` of a network (dis)connect. */
+export function eventContainer(e: DockerEvent): string | undefined {
+  if (e.Type === 'container') return e.Actor?.ID || undefined;
+  if (e.Type === 'network') return e.Actor?.Attributes?.container || undefined;
+  return undefined;
+}
 
 export const WATCHED_EVENTS: Record<string, readonly string[]> = {
   network: ['create', 'destroy', 'remove', 'connect', 'disconnect'],
   container: ['create', 'start', 'die', 'stop', 'destroy', 'rename', 'pause', 'unpause'],
 };
 
-export function isRelevantEvent(e: { Type?: string; Action?: string; status?: string }): boolean {
+export function isRelevantEvent(e: DockerEvent): boolean {
   const actions = e.Type ? WATCHED_EVENTS[e.Type] : undefined;
   const action = (e.Action ?? e.status ?? '').split(':')[0];
   return !!actions && actions.includes(action);
@@ -21,7 +36,8 @@ export interface EventWatcherOptions {
   debounceMs?: number;
   minReconnectMs?: number;
   maxReconnectMs?: number;
-  onChange: (reason: string) => void;
+  /** `touched`: the containers the burst named, or 'all' after a reconnect. */
+  onChange: (reason: string, touched: Touched) => void;
   onState?: (connected: boolean, error?: string) => void;
 }
 
@@ -32,6 +48,7 @@ export class DockerEventWatcher {
   private backoff: number;
   private stopped = false;
   private pendingReasons = new Set<string>();
+  private pendingTouched: Set<string> | 'all' = new Set();
 
   constructor(private readonly docker: Docker, private readonly opts: EventWatcherOptions) {
     this.backoff = opts.minReconnectMs ?? 1000;
@@ -64,8 +81,8 @@ export class DockerEventWatcher {
           buffered = buffered.slice(nl + 1);
           if (!line) continue;
           try {
-            const e = JSON.parse(line) as { Type?: string; Action?: string };
-            if (isRelevantEvent(e)) this.schedule(`${e.Type} ${e.Action}`);
+            const e = JSON.parse(line) as DockerEvent;
+            if (isRelevantEvent(e)) this.schedule(`${e.Type} ${e.Action}`, eventContainer(e));
           } catch {
             // A partial or foreign line: the next refresh picks up the state anyway.
           }
@@ -91,18 +108,22 @@ export class DockerEventWatcher {
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.opts.maxReconnectMs ?? 30000);
     this.reconnectTimer = setTimeout(() => {
-      this.schedule('reconnected');
+      this.schedule('reconnected', 'all');
       void this.connect();
     }, delay);
   }
 
-  private schedule(reason: string): void {
+  private schedule(reason: string, container?: string | 'all'): void {
     this.pendingReasons.add(reason);
+    if (container === 'all') this.pendingTouched = 'all';
+    else if (container && this.pendingTouched !== 'all') this.pendingTouched.add(container);
     clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       const reasons = [...this.pendingReasons].join(', ');
+      const touched = this.pendingTouched;
       this.pendingReasons.clear();
-      this.opts.onChange(reasons);
+      this.pendingTouched = new Set();
+      this.opts.onChange(reasons, touched);
     }, this.opts.debounceMs ?? 300);
   }
 
