@@ -6,11 +6,15 @@
 // /containers/json, /containers/ID/json, /events) with data shaped like the captured fixtures
 // (src/test/fixtures, Docker 20.10.24); code-server runs with DOCKER_HOST=unix://<that socket>.
 //
+// Then the events burst: the fake engine stops (then starts again) BURST containers of the first
+// network and sends their `docker events` in one burst; timed from the burst until the tree shows
+// the change, counting the Docker requests the extension made for it (container inspects above all).
+//
 // One run: reload the workbench page (a new extension host, so the extension activates again)
 // and time from the extension's first Docker request (activate() ends by reading Docker: that
 // request is the moment of activation) until the Networks view shows the first network with its
 // container count and its first container row with its address. Prints the median of N runs.
-//   node scripts/bench-activation.js [--networks 50] [--containers 500] [--runs 5] [--screenshot FILE] [--json]
+//   node scripts/bench-activation.js [--networks 50] [--containers 500] [--runs 5] [--burst 10] [--screenshot FILE] [--json]
 // Needs: the bundle (npm run -w extension bundle), code-server (scripts/install-code-server.sh,
 // cached), Chromium at /usr/bin/chromium. Makes nothing in the real Docker.
 const fs = require('fs');
@@ -28,6 +32,7 @@ const arg = (name, dflt) => {
 const NETWORKS = Number(arg('networks', 50));
 const CONTAINERS = Number(arg('containers', 500));
 const RUNS = Number(arg('runs', 5));
+const BURST = Number(arg('burst', 10));
 const screenshot = arg('screenshot', '');
 const asJson = process.argv.includes('--json');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -71,7 +76,21 @@ function syntheticDocker() {
     inspect.set(id, c);
     list.push({ Id: id, Names: [`/${ctrName(i)}`], Image: 'tsnet-test-busybox:latest', State: 'running', Status: 'Up 1 minute', Ports: [], Labels: {}, HostConfig: { NetworkMode: net.Name }, NetworkSettings: { Networks: c.NetworkSettings.Networks } });
   }
-  return { networks, list, inspect };
+  const streams = new Set();
+  /** Sets the containers' state (list and inspect) and sends one event per container to every open stream. */
+  const emit = (ids, running) => {
+    const now = Math.floor(Date.now() / 1000);
+    let lines = '';
+    for (const id of ids) {
+      const c = inspect.get(id);
+      c.State = { ...c.State, Status: running ? 'running' : 'exited', Running: running, ExitCode: 0 };
+      list.find((e) => e.Id === id).State = running ? 'running' : 'exited';
+      lines += JSON.stringify({ status: running ? 'start' : 'die', id, from: 'tsnet-test-busybox:latest', Type: 'container', Action: running ? 'start' : 'die', Actor: { ID: id, Attributes: { name: c.Name.slice(1) } }, scope: 'local', time: now, timeNano: now * 1e9 }) + '\n';
+    }
+    for (const res of streams) res.write(lines);
+    return streams.size;
+  };
+  return { networks, list, inspect, streams, emit };
 }
 
 /** The fake dockerd. `onRequest` sees every request (the first one after a reload = activation). */
@@ -97,9 +116,11 @@ function fakeDocker(socket, data, onRequest) {
       return c ? json(res, 200, c) : json(res, 404, { message: `No such container: ${m[1]}` });
     }
     if (p === '/events') {
-      // A live stream that never says anything; closed when the client goes.
+      // A live stream; says something only when the benchmark sends a burst (data.emit).
       res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
       res.flushHeaders();
+      data.streams.add(res);
+      res.on('close', () => data.streams.delete(res));
       return undefined;
     }
     return json(res, 404, { message: `fake dockerd: ${req.method} ${p} is not faked` });
@@ -155,9 +176,12 @@ async function main() {
     const socket = path.join(work, 'docker.sock');
     let firstRequestAt = 0;
     let requests = 0;
-    server = await fakeDocker(socket, data, () => {
+    const burstRequests = { inspects: 0, other: 0 };
+    server = await fakeDocker(socket, data, (p) => {
       requests++;
       if (!firstRequestAt) firstRequestAt = Date.now();
+      if (/^\/containers\/[^/]+\/json$/.test(p)) burstRequests.inspects++;
+      else if (p !== '/events') burstRequests.other++;
     });
 
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -228,9 +252,31 @@ async function main() {
       say(`run ${i + 1}: activation → tree ${done - firstRequestAt} ms (page reload → tree ${done - t0} ms)`);
     }
     if (screenshot) await page.screenshot({ path: screenshot });
-    const out = { networks: NETWORKS, containers: CONTAINERS, runs: RUNS, activationToTreeMs: median(runs), runsMs: runs, reloadToTreeMedianMs: median(reloads), reloadRunsMs: reloads };
+
+    // The events burst: BURST containers of network 0 (container 0 among them) stop, then start.
+    await new Promise((r) => setTimeout(r, 1500)); // the first full read and its follow-ups are over
+    const burstIds = data.list.filter((_, i) => i % NETWORKS === 0).slice(0, BURST).map((c) => c.Id);
+    const showsState = (state) => page.waitForFunction(([c, s]) => [...document.querySelectorAll('.part.sidebar .monaco-list-row')].some((r) => (r.textContent || '').includes(c) && (r.textContent || '').includes(s)), [ctrName(0), state], { polling: 'raf', timeout: 60_000 });
+    const bursts = [];
+    for (let i = 0; i < RUNS * 2; i++) {
+      const running = i % 2 === 1;
+      burstRequests.inspects = 0;
+      burstRequests.other = 0;
+      const t0 = Date.now();
+      if (data.emit(burstIds, running) === 0) throw new Error('the extension has no open events stream');
+      await showsState(running ? 'running' : 'exited');
+      const ms = Date.now() - t0;
+      await new Promise((r) => setTimeout(r, 1000)); // count requests made after the tree updated, too
+      bursts.push({ ms, inspects: burstRequests.inspects, otherRequests: burstRequests.other });
+      say(`burst ${i + 1} (${BURST} containers ${running ? 'start' : 'die'}): tree updated in ${ms} ms, ${burstRequests.inspects} container inspects, ${burstRequests.other} other Docker requests`);
+    }
+    const out = {
+      networks: NETWORKS, containers: CONTAINERS, runs: RUNS, activationToTreeMs: median(runs), runsMs: runs, reloadToTreeMedianMs: median(reloads), reloadRunsMs: reloads,
+      burst: { containers: BURST, eventToTreeMedianMs: median(bursts.map((b) => b.ms)), inspectsMedian: median(bursts.map((b) => b.inspects)), otherRequestsMedian: median(bursts.map((b) => b.otherRequests)), runs: bursts },
+    };
     if (asJson) console.log(JSON.stringify(out));
-    else console.log(`activation → rendered Networks tree, ${NETWORKS} networks / ${CONTAINERS} containers: median ${out.activationToTreeMs} ms over ${RUNS} runs (${runs.join(', ')}); page reload → tree ${out.reloadToTreeMedianMs} ms\n${JSON.stringify(out)}`);
+    else console.log(`activation → rendered Networks tree, ${NETWORKS} networks / ${CONTAINERS} containers: median ${out.activationToTreeMs} ms over ${RUNS} runs (${runs.join(', ')}); page reload → tree ${out.reloadToTreeMedianMs} ms\n` +
+      `events burst (${BURST} containers): tree updated in ${out.burst.eventToTreeMedianMs} ms (median), ${out.burst.inspectsMedian} container inspects and ${out.burst.otherRequestsMedian} other Docker requests per burst\n${JSON.stringify(out)}`);
   } finally {
     await browser?.close().catch(() => undefined);
     cleanup();

@@ -11,11 +11,14 @@ import { registerCommands } from './commands';
 import { registerTopology } from './topology';
 import type { NetworkGraph } from './docker/model-types';
 import { setTsnetDriverNames } from './docker/model';
+import { resolveEndpoint } from './docker/endpoint';
+import * as fs from 'fs';
 import { DEFAULT_STATUS_SOCKET } from '@tsnet/shared';
 import type { TreeNode } from './tree/nodes';
 
 const STATUS_SOCKET_SETTING = 'statusSocket';
 const DRIVER_NAMES_SETTING = 'driverNames';
+const DOCKER_HOST_SETTING = 'dockerHost';
 
 /** What tsnet.revealInTree takes (the topology's ItemRef). */
 export interface RevealRef {
@@ -62,7 +65,19 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   const config = () => vscode.workspace.getConfiguration('tsnet');
   const applyDriverNames = () => setTsnetDriverNames(config().get<string[]>(DRIVER_NAMES_SETTING, ['tsnet']));
   applyDriverNames();
-  const store = new GraphStore(new DockerClient(), log, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET);
+  const readEndpoint = () =>
+    resolveEndpoint({
+      setting: config().get<string>(DOCKER_HOST_SETTING),
+      env: process.env,
+      readFile: (f) => {
+        try {
+          return fs.readFileSync(f, 'utf8');
+        } catch {
+          return undefined;
+        }
+      },
+    });
+  const store = new GraphStore(new DockerClient(), log, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET, readEndpoint);
   const networks = new NetworksTreeProvider(store);
   const namespaces = new NamespacesTreeProvider(store);
   const networksView = vscode.window.createTreeView('tsnet.networks', { treeDataProvider: networks, showCollapseAll: true });
@@ -72,11 +87,16 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     networks.refresh();
     namespaces.refresh();
     const g = store.graph;
+    const engine = store.client.endpoint?.label;
+    void vscode.commands.executeCommand('setContext', 'tsnet.dockerState', store.error ? 'unreachable' : g ? 'connected' : 'connecting');
     networksView.description = store.error
-      ? 'Docker not reachable'
+      ? `${engine ?? 'Docker'}: not reachable`
       : g
-        ? [`Docker ${g.host.engineVersion ?? ''}`.trim(), g.host.tsnetStatus ? `tsnet ${g.host.tsnetVersion ?? ''}`.trim() : g.host.tsnetDriverName ? 'tsnet (no status)' : undefined].filter(Boolean).join(' · ')
-        : undefined;
+        ? [engine, `Docker ${g.host.engineVersion ?? ''}`.trim(), g.host.tsnetStatus ? `tsnet ${g.host.tsnetVersion ?? ''}`.trim() : g.host.tsnetDriverName ? 'tsnet (no status)' : undefined].filter(Boolean).join(' · ')
+        : engine;
+    const message = store.error ? `Docker at ${store.client.endpoint?.host ?? 'the configured endpoint'} is not reachable: ${store.error}` : undefined;
+    networksView.message = message;
+    namespacesView.message = message;
   };
   context.subscriptions.push(
     log,
@@ -87,7 +107,8 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`tsnet.${SHOW_BUILTIN_SETTING}`)) networks.refresh();
       if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`)) applyDriverNames();
-      if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh('all');
+      if (e.affectsConfiguration(`tsnet.${DOCKER_HOST_SETTING}`)) void store.reconnect();
+      else if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh('all');
     }),
     vscode.commands.registerCommand('tsnet.revealInTree', (ref?: RevealRef) => revealInTree(ref, { store, networks, namespaces, networksView, namespacesView })),
   );
@@ -95,7 +116,7 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   registerCommands(context, { store, log });
   registerTopology(context, () => store.graph, store.onDidChange);
   store.start();
-  log.appendLine(`tsnet: watching Docker at ${process.env.DOCKER_HOST ?? 'the default socket'}`);
+  updateViews();
   return { getGraph: () => store.graph, refresh: () => store.refresh(), networksTree: networks, namespacesTree: namespaces };
 }
 

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { DockerClient } from './docker/client';
 import { DockerEventWatcher } from './docker/events';
 import type { Touched } from './docker/container-cache';
+import type { DockerEndpoint } from './docker/endpoint';
 import { buildGraph } from './docker/model';
 import type { NetworkGraph } from './docker/model-types';
 import { fetchTsnetStatus } from './docker/tsnet-status';
@@ -44,10 +45,47 @@ export class GraphStore implements vscode.Disposable {
   private watcher: DockerEventWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
 
-  /** `statusSocket` is read before every rebuild (the setting may change while running). */
-  constructor(readonly client: DockerClient, private readonly log: vscode.OutputChannel, private readonly statusSocket: () => string | undefined = () => undefined) {}
+  /** Why the endpoint could not be resolved (a missing context...), when it could not. */
+  private endpointError: string | undefined;
+
+  /**
+   * `statusSocket` is read before every rebuild (the setting may change while running);
+   * `endpoint` resolves the Docker endpoint (throws with a message the views show).
+   */
+  constructor(
+    readonly client: DockerClient,
+    private readonly log: vscode.OutputChannel,
+    private readonly statusSocket: () => string | undefined = () => undefined,
+    private readonly endpoint?: () => DockerEndpoint,
+  ) {}
 
   start(): void {
+    this.connect();
+    this.poll = setInterval(() => void this.refresh(), SAFETY_POLL_MS);
+    void this.refresh('all');
+  }
+
+  /** Resolves the endpoint again (setting, DOCKER_HOST, docker context), reconnects and re-reads everything. */
+  reconnect(): Promise<void> {
+    this.connect();
+    return this.refresh('all');
+  }
+
+  private connect(): void {
+    this.watcher?.dispose();
+    this.watcher = undefined;
+    if (this.endpoint) {
+      try {
+        const e = this.endpoint();
+        this.endpointError = undefined;
+        if (this.client.endpoint?.host !== e.host || this.client.endpoint?.label !== e.label) this.client.setEndpoint(e);
+        this.log.appendLine(`tsnet: Docker endpoint ${e.host} (${e.source}${e.context ? ` ${e.context}` : ''})`);
+      } catch (err) {
+        this.endpointError = (err as Error).message;
+        this.log.appendLine(`tsnet: no Docker endpoint: ${this.endpointError}`);
+        return;
+      }
+    }
     this.watcher = new DockerEventWatcher(this.client.docker, {
       onChange: (why, touched) => {
         this.log.appendLine(`docker events: ${why}`);
@@ -56,8 +94,6 @@ export class GraphStore implements vscode.Disposable {
       onState: (connected, err) => this.log.appendLine(connected ? 'docker events: connected' : `docker events: lost (${err}); reconnecting`),
     });
     this.watcher.start();
-    this.poll = setInterval(() => void this.refresh(), SAFETY_POLL_MS);
-    void this.refresh('all');
   }
 
   /**
@@ -92,6 +128,7 @@ export class GraphStore implements vscode.Disposable {
 
   private async rebuild(touched: Touched): Promise<void> {
     try {
+      if (this.endpointError) throw new Error(this.endpointError);
       const started = Date.now();
       // The engine's driver list changes with plugins, not with containers: read on full
       // refreshes and at most once per safety-poll period otherwise.

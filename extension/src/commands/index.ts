@@ -9,7 +9,7 @@ export type { CommandContext } from './context';
 
 /** Every command id the extension contributes, with its handler. package.json lists the same ids. */
 export const COMMANDS: Record<string, (ctx: CommandContext, node?: TreeNode) => Promise<void>> = {
-  'tsnet.refresh': (ctx) => ctx.store.refresh('all'),
+  'tsnet.refresh': (ctx) => (ctx.store.error ? ctx.store.reconnect() : ctx.store.refresh('all')),
   'tsnet.createNetwork': (ctx) => createNetwork(ctx),
   'tsnet.removeNetwork': removeNetwork,
   'tsnet.pruneNetworks': (ctx) => pruneNetworks(ctx),

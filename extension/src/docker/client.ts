@@ -1,13 +1,15 @@
 /**
- * The extension's one Docker client (dockerode, which honours DOCKER_HOST, DOCKER_TLS_VERIFY and
- * DOCKER_CERT_PATH, else the usual /var/run/docker.sock). Reads snapshots for the model builder
- * and performs the user's actions; no policy here.
+ * The extension's one Docker client (dockerode) for the endpoint src/docker/endpoint.ts resolved
+ * (setting, DOCKER_HOST, DOCKER_CONTEXT, the current docker context, else /var/run/docker.sock).
+ * Reads snapshots for the model builder and performs the user's actions; no policy here.
  */
 import Docker from 'dockerode';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_PLUGIN_SOCKET } from '@tsnet/shared';
 import type { DockerContainer, DockerNetwork } from './docker-types';
+import { dockerodeOptions, isLocalEndpoint, type DockerEndpoint } from './endpoint';
+import { DialStdioAgent, sshArgs } from './ssh-agent';
 import { ContainerCache, type ContainerListEntry, type Touched } from './container-cache';
 import { isTsnetDriver, tsnetDriverNames } from './model';
 import type { CreateNetworkBody } from '../commands/validate';
@@ -20,15 +22,33 @@ export interface DockerSnapshot {
   inspected: number;
 }
 
+/** A dockerode client for an endpoint; ssh:// goes through the user's ssh (DialStdioAgent). */
+export function dockerFor(e: DockerEndpoint): Docker {
+  const o = dockerodeOptions(e);
+  if (o.protocol === 'ssh') {
+    return new Docker({ protocol: 'http', host: 'docker', port: 80, agent: new DialStdioAgent(sshArgs({ host: o.host!, port: o.port, username: o.username })) } as Docker.DockerOptions);
+  }
+  return new Docker(o as Docker.DockerOptions);
+}
+
 export class DockerClient {
-  readonly docker: Docker;
-  private readonly containers = new ContainerCache();
+  docker: Docker;
+  private containers = new ContainerCache();
   private engineVersion: string | undefined;
   /** Container inspects since start (the events-burst benchmark reads it). */
   inspectCount = 0;
 
-  constructor(docker?: Docker) {
-    this.docker = docker ?? new Docker();
+  /** `endpoint`: what the views say they are connected to (undefined: dockerode's own defaults). */
+  constructor(docker?: Docker, public endpoint?: DockerEndpoint) {
+    this.docker = docker ?? (endpoint ? dockerFor(endpoint) : new Docker());
+  }
+
+  /** Talks to another engine from now on (the cache of the old one is dropped). */
+  setEndpoint(endpoint: DockerEndpoint): void {
+    this.endpoint = endpoint;
+    this.docker = dockerFor(endpoint);
+    this.containers = new ContainerCache();
+    this.engineVersion = undefined;
   }
 
   /**
@@ -75,7 +95,7 @@ export class DockerClient {
     }
     // A legacy plugin is activated lazily, so `docker info` lists it only after first use: look for
     // the sockets of the configured names (tsnet.driverNames) when Docker runs on this host.
-    if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://')) {
+    if (!this.endpoint || isLocalEndpoint(this.endpoint)) {
       for (const name of tsnetDriverNames()) {
         if (drivers.has(name) || !/^[A-Za-z0-9_.-]+$/.test(name)) continue;
         const socket = name === 'tsnet' ? DEFAULT_PLUGIN_SOCKET : path.join(path.dirname(DEFAULT_PLUGIN_SOCKET), `${name}.sock`);
@@ -145,6 +165,6 @@ export class DockerClient {
 
   /** The engine's address as the user configured it (for URLs of published ports). */
   get dockerHost(): string | undefined {
-    return process.env.DOCKER_HOST;
+    return this.endpoint?.host ?? process.env.DOCKER_HOST;
   }
 }

@@ -19,8 +19,9 @@ import {
 
 export const SHOW_BUILTIN_SETTING = 'showBuiltinNetworks';
 
+/** No rows while Docker is unreachable: the views' welcome content (package.json viewsWelcome) shows, with Retry. */
 export function messageNodes(store: GraphStore): TreeNode[] | undefined {
-  if (store.error) return [{ kind: 'message', text: 'Docker is not reachable', detail: store.error }];
+  if (store.error) return [];
   if (!store.graph) return [{ kind: 'message', text: 'Reading Docker…' }];
   return undefined;
 }
