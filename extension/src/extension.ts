@@ -48,7 +48,7 @@ async function revealInTree(
     await v.namespacesView.reveal(inNamespaces, { select: true, focus: true });
     return true;
   }
-  void vscode.window.showInformationMessage(`tsnet: that ${ref.kind} is not in the views (gone, or a hidden built-in network).`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('tsnet: that {0} is not in the views (gone, or a hidden built-in network).', ref.kind));
   return false;
 }
 
@@ -90,11 +90,11 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     const engine = store.client.endpoint?.label;
     void vscode.commands.executeCommand('setContext', 'tsnet.dockerState', store.error ? 'unreachable' : g ? 'connected' : 'connecting');
     networksView.description = store.error
-      ? `${engine ?? 'Docker'}: not reachable`
+      ? vscode.l10n.t('{0}: not reachable', engine ?? 'Docker')
       : g
         ? [engine, `Docker ${g.host.engineVersion ?? ''}`.trim(), g.host.tsnetStatus ? `tsnet ${g.host.tsnetVersion ?? ''}`.trim() : g.host.tsnetDriverName ? 'tsnet (no status)' : undefined].filter(Boolean).join(' · ')
         : engine;
-    const message = store.error ? `Docker at ${store.client.endpoint?.host ?? 'the configured endpoint'} is not reachable: ${store.error}` : undefined;
+    const message = store.error ? vscode.l10n.t('Docker at {0} is not reachable: {1}', store.client.endpoint?.host ?? vscode.l10n.t('the configured endpoint'), store.error) : undefined;
     networksView.message = message;
     namespacesView.message = message;
   };

@@ -41,7 +41,8 @@ export class TopologyPanel {
     private readonly getGraph: () => NetworkGraph | undefined,
   ) {
     TopologyPanel.current = this;
-    panel.iconPath = new vscode.ThemeIcon('type-hierarchy-sub');
+    // A ThemeIcon here needs VS Code 1.90+; engines.vscode is ^1.85.0.
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.png');
     panel.webview.options = TopologyPanel.options(context);
     panel.webview.html = html(panel.webview, context.extensionUri);
     this.disposables.push(
