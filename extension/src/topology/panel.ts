@@ -131,6 +131,8 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     `style-src ${webview.cspSource} 'nonce-${n}'`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${n}'`,
+    // ELK's layout worker, started from a blob: URL of the bundle's own copy (media/topology/src/main.ts).
+    'worker-src blob:',
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -1,10 +1,11 @@
 /**
- * The topology webview: receives the NetworkGraph, lays it out with ELK (in this page, off the
- * extension host), draws SVG, and handles filter, search, zoom/pan, tooltips, click-to-reveal,
+ * The topology webview: receives the NetworkGraph, lays it out with ELK (in a Web Worker of this
+ * page, off the extension host and off the page's main thread), draws SVG, and handles filter, search, zoom/pan, tooltips, click-to-reveal,
  * context actions and export. Also runs in a plain page (benchmark) where there is no VS Code API:
  * then `window.tsnetTopology.render(graph)` drives it.
  */
-import ELK from 'elkjs/lib/elk.bundled.js';
+import ELK from 'elkjs/lib/elk-api.js';
+import elkWorkerSource from 'elk-worker-source';
 import type { ElkNode } from 'elkjs/lib/elk-api';
 import type { NetworkGraph } from '../../../src/docker/model-types';
 import { buildScene, type ItemRef, type TopologyScene } from '../../../src/topology/layout-input';
@@ -14,6 +15,7 @@ import { escapeHtml } from '../../../src/topology/html-escape';
 import { renderScene, SVG_DEFS, type Rendered } from './render';
 import { SVG_CSS } from './svg-style';
 import { Viewport, type View } from './viewport';
+import { KeyboardNav } from './keyboard';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -45,7 +47,10 @@ let matches: Element[] = [];
 let current = -1;
 let layoutSeq = 0;
 let firstPicture = true;
-const elk = new ELK();
+// The layout runs in a Web Worker (the engine's source is in this bundle; a blob: URL needs no
+// fetch and no second file), so a 500-container layout never blocks scrolling or input.
+const elkWorkerUrl = URL.createObjectURL(new Blob([elkWorkerSource], { type: 'text/javascript' }));
+const elk = new ELK({ workerUrl: elkWorkerUrl, workerFactory: (url) => new Worker(url ?? elkWorkerUrl, { name: 'tsnet-elk' }) });
 
 // ---------------------------------------------------------------- page
 const nonce = (document.querySelector('script[nonce]') as HTMLScriptElement | null)?.nonce ?? '';
@@ -75,9 +80,9 @@ app.innerHTML = `
   <button id="export-svg" title="Save the picture as SVG">SVG</button>
   <button id="export-png" title="Save the picture as PNG">PNG</button>
 </div>
-<div id="status" class="muted">Waiting for Docker…</div>
+<div id="status" class="muted" role="status" aria-live="polite">Waiting for Docker…</div>
 <div id="canvas">
-  <svg id="topology" class="topology" xmlns="http://www.w3.org/2000/svg">${SVG_DEFS}<g id="viewport"></g></svg>
+  <svg id="topology" class="topology" xmlns="http://www.w3.org/2000/svg" role="group" aria-label="Network topology: Tab to enter, arrow keys between neighbours, Enter for actions, Space to reveal in the tree">${SVG_DEFS}<g id="viewport"></g></svg>
   <div id="empty" class="empty" hidden></div>
 </div>
 <div id="tooltip" class="tooltip" hidden></div>
@@ -95,6 +100,11 @@ const emptyEl = $<HTMLElement>('empty');
 const filterPanel = $<HTMLElement>('filter-panel');
 const filterButton = $<HTMLButtonElement>('filter-button');
 const filterList = $<HTMLElement>('filter-list');
+
+/** VS Code's high-contrast themes (body class): the picture switches to the theme's contrast colours. */
+const syncContrast = () => svg.classList.toggle('hc', /vscode-high-contrast/.test(document.body.className));
+syncContrast();
+new MutationObserver(syncContrast).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 const saveState = () => vscode.setState({ filter, search, view: viewport?.view } satisfies SavedState);
 const viewport: Viewport = new Viewport(svg, layer, () => {
@@ -135,7 +145,9 @@ async function relayout(): Promise<{ layoutMs: number; renderMs: number } | unde
   scene = nextScene;
   indexPorts(nextScene);
   rendered = renderScene(nextScene, laid);
+  const hadFocus = keyboard.hasFocus();
   layer.innerHTML = rendered.svg;
+  keyboard.afterRender(hadFocus);
   svg.dataset.nodes = String(rendered.nodeCount);
   svg.dataset.edges = String(rendered.edgeCount);
   showEmpty(rendered.nodeCount ? '' : filter.length ? 'No network matches the filter.' : 'No networks.');
@@ -350,37 +362,96 @@ svg.addEventListener('click', (e) => {
   post({ type: 'reveal', ref: hit.ref });
 });
 
+/** Where keyboard focus goes back to when the menu closes (the item it was opened for). */
+let menuOrigin: SVGGElement | undefined;
+
+function openMenu(ref: ItemRef | undefined, x: number, y: number, origin?: SVGGElement): void {
+  const items = ref
+    ? (Object.entries(ACTIONS) as [ActionCommand, (typeof ACTIONS)[ActionCommand]][]).filter(([, a]) => (a.kinds as readonly string[]).includes(ref.kind))
+    : [];
+  menu.innerHTML = items.length
+    ? items.map(([command, a]) => `<button role="menuitem" data-command="${escapeHtml(command)}">${escapeHtml(a.title)}</button>`).join('')
+    : '<button role="menuitem" disabled>No actions for this item</button>';
+  menu.dataset.refKind = ref?.kind ?? '';
+  menu.dataset.refId = ref?.id ?? '';
+  menu.hidden = false;
+  menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - menu.offsetWidth - 4))}px`;
+  menu.style.top = `${Math.max(0, Math.min(y, window.innerHeight - menu.offsetHeight - 4))}px`;
+  hideTooltip();
+  menuOrigin = origin;
+  if (origin) menu.querySelector<HTMLButtonElement>('button')?.focus();
+}
+
 svg.addEventListener('contextmenu', (e) => {
   const hit = refOf(e.target as Element);
   if (!hit) return closeMenu();
   e.preventDefault();
   e.stopPropagation();
-  const items = (Object.entries(ACTIONS) as [ActionCommand, (typeof ACTIONS)[ActionCommand]][]).filter(([, a]) =>
-    (a.kinds as readonly string[]).includes(hit.ref.kind),
-  );
-  menu.innerHTML = items.map(([command, a]) => `<button role="menuitem" data-command="${escapeHtml(command)}">${escapeHtml(a.title)}</button>`).join('');
-  menu.dataset.refKind = hit.ref.kind;
-  menu.dataset.refId = hit.ref.id;
-  menu.hidden = false;
-  menu.style.left = `${Math.min(e.clientX, window.innerWidth - menu.offsetWidth - 4)}px`;
-  menu.style.top = `${Math.min(e.clientY, window.innerHeight - menu.offsetHeight - 4)}px`;
-  hideTooltip();
+  openMenu(hit.ref, e.clientX, e.clientY);
 });
 menu.addEventListener('click', (e) => {
   const button = (e.target as Element).closest<HTMLButtonElement>('button[data-command]');
-  if (!button) return;
+  if (!button || !menu.dataset.refKind) return;
   post({ type: 'action', command: button.dataset.command as ActionCommand, ref: { kind: menu.dataset.refKind as ItemRef['kind'], id: menu.dataset.refId! } });
   closeMenu();
 });
+menu.addEventListener('keydown', (e) => {
+  const buttons = Array.from(menu.querySelectorAll<HTMLButtonElement>('button'));
+  const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    buttons[(i + (e.key === 'ArrowDown' ? 1 : -1) + buttons.length) % buttons.length]?.focus();
+  } else if (e.key === 'Escape' || e.key === 'Tab') {
+    e.preventDefault();
+    closeMenu();
+  }
+});
 function closeMenu(): void {
+  if (menu.hidden) return;
   menu.hidden = true;
+  const back = menuOrigin;
+  menuOrigin = undefined;
+  if (back?.isConnected) back.focus({ preventScroll: true });
 }
+
+// ---------------------------------------------------------------- keyboard
+const keyboard = new KeyboardNav(layer, {
+  ensureVisible(el) {
+    const r = el.getBoundingClientRect();
+    const c = svg.getBoundingClientRect();
+    if (r.left >= c.left && r.right <= c.right && r.top >= c.top && r.bottom <= c.bottom) return;
+    const p = viewport.toPicture(r.left + r.width / 2 - c.left, r.top + r.height / 2 - c.top);
+    viewport.centerOn(p.x, p.y);
+  },
+  openMenu(el) {
+    const r = el.getBoundingClientRect();
+    const hit = refOf(el);
+    openMenu(hit?.ref, r.left + Math.min(r.width, 40), r.bottom, el);
+  },
+  reveal(el) {
+    const hit = refOf(el);
+    for (const x of Array.from(layer.querySelectorAll('.selected'))) x.classList.remove('selected');
+    if (!hit) return;
+    hit.el.classList.add('selected');
+    post({ type: 'reveal', ref: hit.ref });
+  },
+  showTip(el) {
+    const tip = tipOf(el);
+    if (!tip?.length) return hideTooltip();
+    tooltip.textContent = tip.join('\n');
+    tooltip.hidden = false;
+    const r = el.getBoundingClientRect();
+    tooltip.style.left = `${Math.max(0, Math.min(r.left, window.innerWidth - tooltip.offsetWidth - 4))}px`;
+    tooltip.style.top = `${r.bottom + 6 + tooltip.offsetHeight > window.innerHeight ? Math.max(0, r.top - tooltip.offsetHeight - 6) : r.bottom + 6}px`;
+  },
+  hideTip: hideTooltip,
+});
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') {
     closeMenu();
     filterPanel.hidden = true;
   }
-  if (document.activeElement === searchEl) return;
+  if (document.activeElement === searchEl || menu.contains(document.activeElement)) return;
   if (e.key === '+' || e.key === '=') viewport.zoomCenter(1.25);
   else if (e.key === '-') viewport.zoomCenter(0.8);
   else if (e.key === '0') fit();

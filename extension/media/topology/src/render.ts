@@ -34,10 +34,24 @@ export function networkColors(scene: TopologyScene): Map<string, string> {
   return colors;
 }
 
-function partMarkup(nodeId: string, index: number, part: Part, stroke?: string): string {
+/** Words a screen reader says for a kind of item (aria-roledescription). */
+const ROLE_WORDS: Record<string, string> = { network: 'network', container: 'container', endpoint: 'interface', hostPort: 'published port', namespace: 'namespace', veth: 'veth link', publish: 'port mapping', attachment: 'attachment' };
+
+/**
+ * Keyboard and screen-reader attributes of a focusable item: one tab stop for the whole picture
+ * (roving tabindex, main.ts moves it), a label from the item's tooltip lines.
+ */
+function a11y(kind: string, tip: string[], fallback: string): string {
+  const label = (tip.length ? tip : [fallback]).join('; ');
+  return ` tabindex="-1" role="button" aria-roledescription="${esc(ROLE_WORDS[kind] ?? kind)}" aria-label="${esc(label)}"`;
+}
+
+function partMarkup(nodeId: string, index: number, part: Part, nodeKind: string, stroke?: string): string {
   const ref = part.ref ? ` data-ref-kind="${esc(part.ref.kind)}" data-ref-id="${esc(part.ref.id)}"` : '';
+  // Every item with an action, and every node's frame, is reachable by keyboard.
+  const focus = part.ref || index === 0 ? a11y(part.ref?.kind ?? nodeKind, part.tip, part.texts.map((t) => t.text).join(' ')) : '';
   const strokeAttr = stroke ? ` stroke="${esc(stroke)}"` : '';
-  let s = `<g class="part ${esc(part.cls)}" data-part="${esc(nodeId)}#${index}"${ref}>`;
+  let s = `<g class="part ${esc(part.cls)}" data-part="${esc(nodeId)}#${index}"${ref}${focus}>`;
   s += `<rect x="${n(part.x)}" y="${n(part.y)}" width="${n(part.w)}" height="${n(part.h)}" rx="${part.cls.includes('frame') ? 4 : 2}"${strokeAttr}/>`;
   for (const t of part.texts) s += `<text class="${esc(t.cls)}" x="${n(t.x)}" y="${n(t.y)}">${esc(t.text)}</text>`;
   return s + '</g>';
@@ -47,7 +61,7 @@ function nodeMarkup(id: string, item: NodeItem, box: Box, colors: Map<string, st
   const stroke = item.kind === 'network' ? colors.get(item.networkIds[0]) : undefined;
   let s = `<g class="node ${esc(item.kind)}" data-node-id="${esc(id)}" data-kind="${esc(item.kind)}" data-networks="${esc(item.networkIds.join(' '))}" transform="translate(${n(box.x)},${n(box.y)})">`;
   item.parts.forEach((part, i) => {
-    s += partMarkup(id, i, part, i === 0 ? stroke : undefined);
+    s += partMarkup(id, i, part, item.kind, i === 0 ? stroke : undefined);
   });
   if (item.kind === 'network' && stroke) s += `<rect class="bridge-bar" x="0" y="0" width="4" height="${n(box.h)}" fill="${esc(stroke)}"/>`;
   return s + '</g>';
@@ -92,7 +106,7 @@ export function renderScene(scene: TopologyScene, laid: ElkNode): Rendered {
     edgeCount++;
     const stroke = item.kind === 'publish' ? '' : colors.get(item.networkIds[0]) ?? '';
     const ref = item.ref ? ` data-ref-kind="${esc(item.ref.kind)}" data-ref-id="${esc(item.ref.id)}"` : '';
-    out += `<g class="edge ${esc(item.kind)}" data-edge-id="${esc(edge.id)}" data-kind="${esc(item.kind)}" data-source="${esc(edge.sources[0])}" data-target="${esc(edge.targets[0])}" data-networks="${esc(item.networkIds.join(' '))}"${ref}>`;
+    out += `<g class="edge ${esc(item.kind)}" data-edge-id="${esc(edge.id)}" data-kind="${esc(item.kind)}" data-source="${esc(edge.sources[0])}" data-target="${esc(edge.targets[0])}" data-networks="${esc(item.networkIds.join(' '))}"${ref}${a11y(item.kind, item.tip, item.kind)}>`;
     const d = edgePath(edge);
     out += `<path class="hit" d="${d}"/><path class="line" d="${d}"${stroke ? ` stroke="${esc(stroke)}"` : ''}${item.kind === 'publish' ? ' marker-end="url(#arrow)"' : ''}/>`;
     for (const l of edge.labels ?? []) {

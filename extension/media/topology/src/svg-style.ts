@@ -2,7 +2,7 @@
  * Styles of the picture itself. Kept as a string (not in topology.css) so an exported SVG carries
  * them, with the theme's colours resolved (see exportSvg).
  */
-export const SVG_VARS = ['--tt-fg', '--tt-bg', '--tt-muted', '--tt-node', '--tt-border', '--tt-host', '--tt-accent', '--tt-match', '--tt-port', '--tt-running', '--tt-stopped', '--tt-font'] as const;
+export const SVG_VARS = ['--tt-fg', '--tt-bg', '--tt-muted', '--tt-node', '--tt-border', '--tt-host', '--tt-accent', '--tt-match', '--tt-port', '--tt-running', '--tt-stopped', '--tt-focus', '--tt-font'] as const;
 
 export const SVG_CSS = `
 svg.topology { font-family: var(--tt-font); fill: var(--tt-fg); background: var(--tt-bg); }
@@ -37,4 +37,12 @@ svg.topology .part.current > rect { stroke-width: 3; }
 svg.topology .part.selected > rect, svg.topology .edge.selected .line { stroke: var(--tt-accent); stroke-width: 2.5; }
 svg.topology .part[data-ref-kind]:hover > rect { stroke: var(--tt-accent); }
 svg.topology .edge:hover .line { stroke-width: 3; }
+svg.topology [tabindex] { outline: none; }
+svg.topology .part:focus > rect { stroke: var(--tt-focus); stroke-width: 3; stroke-dasharray: none; }
+svg.topology .edge:focus .line { stroke: var(--tt-focus); stroke-width: 4; }
+svg.topology.hc .part > rect { stroke: var(--tt-border); stroke-width: 1.5; }
+svg.topology.hc .edge .line, svg.topology.hc .bridge-bar { stroke: var(--tt-fg); fill: var(--tt-fg); }
+svg.topology.hc .edge .line { fill: none; opacity: 1; }
+svg.topology.hc text, svg.topology.hc text.small, svg.topology.hc .edge-label { fill: var(--tt-fg); }
+svg.topology.hc .part:focus > rect, svg.topology.hc .edge:focus .line { stroke: var(--tt-focus); stroke-width: 3; stroke-dasharray: 4 2; }
 `;
