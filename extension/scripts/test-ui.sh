@@ -145,7 +145,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { tail -30 "$log" >&2; 
 cd "$ext"
 CODE_SERVER_URL="http://127.0.0.1:$port/?folder=$work/folder" \
 TSNET_ARTIFACTS="$repo/test-artifacts/extension" \
-TSNET_USER_SETTINGS="$work/user/User/settings.json" \
+TSNET_MACHINE_SETTINGS="$work/user/Machine/settings.json" \
 TSNET_TEST_DRIVER="$driver_name" \
 TSNET_TEST_STATUS_SOCKET="$status_socket" \
   npx mocha --timeout 120000 ${TSNET_UI_TESTS:-"out/test/ui/**/*.test.js"}

@@ -57,10 +57,12 @@ export class DialStdioAgent extends http.Agent {
     child.stdout.on('data', (b: Buffer) => {
       if (!duplex.push(b)) child.stdout.pause();
     });
-    child.stdout.on('end', () => duplex.push(null));
     child.on('error', (e) => duplex.destroy(new Error(`could not run ${this.command}: ${e.message}`)));
-    child.on('exit', (code) => {
+    // The end of the stream is decided when the process is gone (its stdio closed): a failing ssh
+    // is an error naming it and what it said, not a bare "socket hang up".
+    child.on('close', (code) => {
       if (code) duplex.destroy(new Error(`${this.command} ${this.argv.join(' ')} exited with ${code}${stderr ? `: ${stderr.trim()}` : ''}`));
+      else duplex.push(null);
     });
     // http.ClientRequest expects a net.Socket; these are the members it uses beyond a Duplex.
     const socket = Object.assign(duplex, { setTimeout: () => socket, setNoDelay: () => socket, setKeepAlive: () => socket, ref: () => socket, unref: () => socket }) as unknown as Socket;

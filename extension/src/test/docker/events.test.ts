@@ -92,7 +92,8 @@ describe('docker events watcher (real dockerd)', function () {
     watcher = new DockerEventWatcher(docker, { debounceMs: 300, minReconnectMs: 200, onChange: (_why, touched) => bursts.push(touched), onState: (c) => seen.push(c) });
     watcher.start();
     await waitFor('the stream', () => seen.includes(true));
-    const c = await docker.createContainer({ Image: IMAGE, name: `${PREFIX}touch`, Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'none' } });
+    await docker.createNetwork({ Name: `${PREFIX}touch`, CheckDuplicate: true });
+    const c = await docker.createContainer({ Image: IMAGE, name: `${PREFIX}touch`, Cmd: ['sleep', '60'], HostConfig: { NetworkMode: `${PREFIX}touch` } });
     await waitFor('the create burst', () => bursts.some((b) => b !== 'all' && b.has(c.id)));
     const other = await docker.createContainer({ Image: IMAGE, name: `${PREFIX}other`, Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'none' } });
     await waitFor('the other create', () => bursts.some((b) => b !== 'all' && b.has(other.id)));

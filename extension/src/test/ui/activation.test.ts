@@ -2,7 +2,8 @@
  * Runs first (file order): the extension is not running until its view is opened; the view names
  * the engine it reads; an unreachable endpoint shows the welcome content with Retry, and Retry
  * connects once the engine is there. The endpoint is changed through the real settings file
- * (tsnet.dockerHost); the test puts the file back, also on failure.
+ * (tsnet.dockerHost is machine-scoped: code-server reads it from <user-data-dir>/Machine/settings.json,
+ * as a remote window does); the test removes what it wrote, also on failure.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -34,24 +35,26 @@ async function runningExtensions(wb: Workbench): Promise<string[]> {
 describe('activation and the Docker endpoint (code-server, real dockerd)', function () {
   let wb: Workbench;
   let settingsFile: string;
-  let settingsBefore: string;
+  let settingsBefore: string | undefined;
   let tmp: string;
 
   const setDockerHost = (value: string | undefined) => {
-    const s = JSON.parse(settingsBefore) as Record<string, unknown>;
+    const s = JSON.parse(settingsBefore ?? '{}') as Record<string, unknown>;
     if (value !== undefined) s['tsnet.dockerHost'] = value;
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
     fs.writeFileSync(settingsFile, JSON.stringify(s, null, 2));
   };
 
   before(async function () {
-    settingsFile = requireEnv('TSNET_USER_SETTINGS');
-    settingsBefore = fs.readFileSync(settingsFile, 'utf8');
+    settingsFile = requireEnv('TSNET_MACHINE_SETTINGS');
+    settingsBefore = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, 'utf8') : undefined;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-ui-endpoint-'));
     wb = await Workbench.open(requireEnv('CODE_SERVER_URL'), requireEnv('TSNET_ARTIFACTS'));
   });
 
   after(async function () {
-    fs.writeFileSync(settingsFile, settingsBefore);
+    if (settingsBefore === undefined) fs.rmSync(settingsFile, { force: true });
+    else fs.writeFileSync(settingsFile, settingsBefore);
     fs.rmSync(tmp, { recursive: true, force: true });
     await wb?.close();
   });

@@ -343,4 +343,105 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
     assert.deepStrictEqual(after.filter((id) => before.includes(id)), before.filter((id) => after.includes(id)), 'existing namespaces keep their order');
     await screenshot('topology-live-update');
   });
+
+  it('is usable with the keyboard alone: every node and edge focusable and labelled, Tab/arrows between them, Enter for the actions', async function () {
+    this.timeout(120_000);
+    const kb = wb.page.keyboard;
+    // Every node has a focusable, labelled frame; every edge is focusable and labelled.
+    const unlabelled = await frame.locator('#viewport').evaluate((layer) => {
+      const nodes = Array.from(layer.querySelectorAll('.node'));
+      const edges = Array.from(layer.querySelectorAll('.edge'));
+      const ok = (el: Element) => el.hasAttribute('tabindex') && !!el.getAttribute('aria-label')?.trim() && el.getAttribute('role') === 'button';
+      return {
+        nodes: nodes.length,
+        edges: edges.length,
+        nodesWithout: nodes.filter((n) => !Array.from(n.querySelectorAll('[tabindex]')).some(ok)).map((n) => n.getAttribute('data-node-id')),
+        edgesWithout: edges.filter((e) => !ok(e)).map((e) => e.getAttribute('data-edge-id')),
+        tabStops: layer.querySelectorAll('[tabindex="0"]').length,
+      };
+    });
+    assert.ok(unlabelled.nodes > 5 && unlabelled.edges > 3, JSON.stringify(unlabelled));
+    assert.deepStrictEqual([unlabelled.nodesWithout, unlabelled.edgesWithout], [[], []], 'every node and edge is focusable with a role and a label');
+    assert.strictEqual(unlabelled.tabStops, 1, 'one tab stop for the picture (roving tabindex)');
+
+    const focused = () => frame.locator('body').evaluate(() => {
+      const el = document.activeElement;
+      return { inPicture: !!el?.closest('#viewport'), label: el?.getAttribute('aria-label') ?? '', key: el?.getAttribute('data-part') ?? el?.getAttribute('data-edge-id') ?? el?.id ?? el?.tagName ?? '', role: el?.getAttribute('role') ?? '', box: el ? (({ x, y }) => ({ x, y }))(el.getBoundingClientRect()) : { x: 0, y: 0 } };
+    });
+    // Into the picture from the search box ('/' focuses it; the webview has focus after the palette command).
+    await wb.runCommand('tsnet: Show Topology');
+    await frame.locator('#topology').waitFor();
+    await kb.press('/');
+    await eventually('the search box focused by "/"', async () => (await focused()).key === 'search', 10_000);
+    for (let i = 0; i < 15 && !(await focused()).inPicture; i++) await kb.press('Tab');
+    const first = await focused();
+    assert.ok(first.inPicture, `Tab from the toolbar reaches the picture (focus: ${first.key})`);
+    assert.strictEqual(first.role, 'button');
+
+    // Tab walks the items; the db container is reachable that way.
+    const total = await frame.locator('#viewport [tabindex]').count();
+    const seen = new Set<string>([first.key]);
+    let at = first;
+    for (let i = 0; i < total && !(at.label.includes(DB) && at.key.includes(`ns:${ids[DB]}`)); i++) {
+      await kb.press('Tab');
+      at = await focused();
+      assert.ok(at.inPicture, `Tab left the picture before reaching ${DB} (after ${i + 1} presses)`);
+      seen.add(at.key);
+    }
+    assert.ok(at.label.includes(DB), `reached ${DB} by Tab: ${at.label}`);
+    assert.ok(seen.size > 3, 'Tab moved through distinct items');
+    await screenshot('topology-keyboard-focus');
+
+    // Arrow keys move to a neighbour in that direction.
+    await kb.press('ArrowLeft');
+    const left = await focused();
+    assert.ok(left.inPicture && left.key !== at.key && left.box.x < at.box.x, `ArrowLeft moved left: ${at.key} (${at.box.x}) -> ${left.key} (${left.box.x})`);
+    await kb.press('ArrowRight');
+    const back = await focused();
+    assert.ok(back.inPicture && back.box.x > left.box.x, `ArrowRight moved right: ${left.key} -> ${back.key}`);
+
+    // Enter opens the context actions with focus on the first; Escape returns focus to the item.
+    await kb.press('Enter');
+    const menu = frame.locator('#menu');
+    await menu.waitFor({ state: 'visible' });
+    assert.strictEqual((await focused()).role, 'menuitem');
+    await kb.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    assert.strictEqual((await focused()).key, back.key, 'focus is back on the item');
+
+    // Enter → Inspect (arrow keys in the menu) → the item's JSON opens in an editor.
+    // The container row itself (part #1 of its namespace): Home, then Tab until there.
+    await kb.press('Home');
+    for (let i = 0; i <= total; i++) {
+      const f = await focused();
+      if (f.key === `ns:${ids[DB]}#1`) break;
+      if (!f.inPicture || i === total) throw new Error(`could not reach ${DB}'s container row by Tab (at ${f.key})`);
+      await kb.press('Tab');
+    }
+    await kb.press('Enter');
+    await menu.waitFor({ state: 'visible' });
+    const items = await menu.locator('button').allTextContents();
+    for (let i = 0; i < items.indexOf('Inspect'); i++) await kb.press('ArrowDown');
+    assert.strictEqual(await frame.locator('#menu button:focus').textContent(), 'Inspect');
+    await kb.press('Enter');
+    await wb.page.locator('.tabs-container .tab', { hasText: `${DB}.json` }).first().waitFor({ timeout: 20_000 });
+    await screenshot('topology-keyboard-inspect');
+  });
+
+  it('follows a high-contrast theme: contrast colours, no network hues, a visible focus ring', async function () {
+    this.timeout(60_000);
+    await wb.runCommand('Preferences: Color Theme');
+    await wb.pick('Select Color Theme', 'Dark High Contrast');
+    await wb.runCommand('tsnet: Show Topology');
+    await eventually('the picture in high-contrast mode', async () => (await frame.locator('#topology').getAttribute('class'))?.includes('hc'), 15_000);
+    const colours = await frame.locator('#viewport').evaluate((layer) => {
+      const strokes = new Set(Array.from(layer.querySelectorAll('.edge .line')).map((el) => getComputedStyle(el).stroke));
+      const fg = getComputedStyle(document.body).color;
+      return { strokes: [...strokes], fg };
+    });
+    assert.deepStrictEqual(colours.strokes.filter((c) => c !== colours.fg && c !== 'none'), [], `edges drawn in the theme's foreground ${colours.fg}: ${colours.strokes.join(', ')}`);
+    await screenshot('topology-high-contrast');
+    await wb.runCommand('Preferences: Color Theme');
+    await wb.pick('Select Color Theme', 'Dark Modern');
+  });
 });
