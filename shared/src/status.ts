@@ -99,3 +99,25 @@ export interface StatusReport {
   /** Problems found at start (unreadable store, objects that could not be re-created...). */
   warnings: string[];
 }
+
+/** Counters of one network interface of the host (the kernel's link statistics, /sys/class/net/NAME/statistics). */
+export interface LinkStats {
+  name: string;
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxDropped: number;
+  txDropped: number;
+  rxErrors: number;
+  txErrors: number;
+}
+
+/** GET /links[?names=a,b]: counters of the host's links (all, or the named ones that exist), read at `at`. */
+export interface LinkStatsReport {
+  /** ISO time the counters were read. */
+  at: string;
+  links: LinkStats[];
+}
+
+export const LINKS_PATH = '/links';

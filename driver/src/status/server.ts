@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
-import type { StatusReport } from '@tsnet/shared';
+import { LINKS_PATH, type StatusReport } from '@tsnet/shared';
+import { parseLinkNames, readLinkStats } from './links';
 
 export const STATUS_PATH = '/status';
 
@@ -32,6 +33,21 @@ export function createStatusApp(report: () => Promise<StatusReport>): express.Ex
   app.get('/ports', async (_req, res) => {
     const r = await report();
     res.json(r.networks.flatMap((n) => n.endpoints.flatMap((e) => e.ports.map((p) => ({ ...p, networkId: n.id, endpointId: e.id })))));
+  });
+  // Link counters (bytes/packets/drops/errors) of the host's bridges and veths, for live traffic.
+  app.get(LINKS_PATH, async (req, res) => {
+    let names: string[] | undefined;
+    try {
+      names = parseLinkNames(req.query.names);
+    } catch (e) {
+      res.status(400).json({ error: (e as Error).message });
+      return;
+    }
+    try {
+      res.json(await readLinkStats(names));
+    } catch (e) {
+      res.status(500).json({ error: (e as Error).message });
+    }
   });
   app.get('/health', (_req, res) => res.json({ ok: true }));
   app.use((req, res) => res.status(404).json({ error: `no such status route ${req.path.slice(0, 200)}; try GET ${STATUS_PATH}` }));
