@@ -11,10 +11,11 @@ export function registerTopology(
   context: vscode.ExtensionContext,
   getGraph: () => NetworkGraph | undefined,
   onDidChange: vscode.Event<NetworkGraph>,
+  statusSocket?: () => string,
 ): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('tsnet.showTopology', () => {
-      TopologyPanel.show(context, getGraph);
+      TopologyPanel.show(context, getGraph, statusSocket);
     }),
     vscode.commands.registerCommand('tsnet.openShell', (node?: unknown) => openShell(getGraph, node)),
     // For tests: what the open picture last drew (counts and times), undefined when no picture is open.
@@ -22,7 +23,7 @@ export function registerTopology(
     onDidChange((graph) => TopologyPanel.current?.update(graph)),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel) {
-        new TopologyPanel(panel, context, getGraph);
+        new TopologyPanel(panel, context, getGraph, statusSocket);
       },
     }),
     { dispose: () => TopologyPanel.current?.dispose() },

@@ -9,6 +9,7 @@ import type { FromWebview, ToWebview } from './protocol';
 import { isActionCommand, isItemRef } from './protocol';
 import { nodeForRef } from './refs';
 import { escapeHtml } from './html-escape';
+import { TrafficSampler } from './traffic';
 
 export const VIEW_TYPE = 'tsnet.topology';
 const MEDIA = ['media', 'topology'];
@@ -18,14 +19,15 @@ export class TopologyPanel {
   /** The last picture the webview reported (tests read it through tsnet.topology.lastRender). */
   lastRender: Extract<FromWebview, { type: 'rendered' }> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly traffic: TrafficSampler | undefined;
 
-  static show(context: vscode.ExtensionContext, getGraph: () => NetworkGraph | undefined): TopologyPanel {
+  static show(context: vscode.ExtensionContext, getGraph: () => NetworkGraph | undefined, statusSocket?: () => string): TopologyPanel {
     if (TopologyPanel.current) {
       TopologyPanel.current.panel.reveal();
       return TopologyPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'tsnet: Topology', vscode.ViewColumn.Active, TopologyPanel.options(context));
-    return (TopologyPanel.current = new TopologyPanel(panel, context, getGraph));
+    return (TopologyPanel.current = new TopologyPanel(panel, context, getGraph, statusSocket));
   }
 
   static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -39,14 +41,18 @@ export class TopologyPanel {
     readonly panel: vscode.WebviewPanel,
     context: vscode.ExtensionContext,
     private readonly getGraph: () => NetworkGraph | undefined,
+    statusSocket?: () => string,
   ) {
     TopologyPanel.current = this;
+    // Live traffic while the picture is visible (the status API's link counters, every 2 s).
+    this.traffic = statusSocket ? new TrafficSampler(statusSocket, getGraph, (links) => void this.post({ type: 'traffic', links })) : undefined;
     // A ThemeIcon here needs VS Code 1.90+; engines.vscode is ^1.85.0.
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.png');
     panel.webview.options = TopologyPanel.options(context);
     panel.webview.html = html(panel.webview, context.extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => this.syncTraffic()),
       panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)),
     );
   }
@@ -63,6 +69,7 @@ export class TopologyPanel {
     switch (m.type) {
       case 'ready':
         this.update(this.getGraph());
+        this.syncTraffic();
         return;
       case 'rendered':
         this.lastRender = m;
@@ -107,7 +114,14 @@ export class TopologyPanel {
     void vscode.window.showInformationMessage(`tsnet: topology saved to ${uri.fsPath}`);
   }
 
+  private syncTraffic(): void {
+    if (!this.traffic) return;
+    if (this.panel.visible) this.traffic.start();
+    else this.traffic.stop();
+  }
+
   dispose(): void {
+    this.traffic?.stop();
     if (TopologyPanel.current === this) TopologyPanel.current = undefined;
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();

@@ -1,6 +1,7 @@
 /** Messages between the topology webview and the extension host (both directions). */
 import type { NetworkGraph } from '../docker/model-types';
 import type { ItemRef } from './layout-input';
+import type { LinkRate } from './link-rates';
 
 /** Context actions the picture offers; each runs a command the tree runs too (tsnet.openShell is the topology's own). */
 export const ACTIONS = {
@@ -29,7 +30,9 @@ export function isItemRef(ref: unknown): ref is ItemRef {
 export type ToWebview =
   | { type: 'graph'; graph: NetworkGraph | undefined; error?: string }
   /** Re-run layout+render and answer with 'rendered' (tests, benchmark). */
-  | { type: 'relayout' };
+  | { type: 'relayout' }
+  /** Live traffic: rates per host link name (bridges, host-side veths) over the last interval. */
+  | { type: 'traffic'; links: Record<string, LinkRate> };
 
 export type FromWebview =
   | { type: 'ready' }

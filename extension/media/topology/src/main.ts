@@ -16,6 +16,8 @@ import { renderScene, SVG_DEFS, type Rendered } from './render';
 import { SVG_CSS } from './svg-style';
 import { Viewport, type View } from './viewport';
 import { KeyboardNav } from './keyboard';
+import { applyTraffic } from './traffic';
+import type { LinkRate } from '../../../src/topology/link-rates';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -47,6 +49,8 @@ let matches: Element[] = [];
 let current = -1;
 let layoutSeq = 0;
 let firstPicture = true;
+/** The last live-traffic rates (link name → rate), re-applied after each redraw. */
+let traffic: Record<string, LinkRate> = {};
 // The layout runs in a Web Worker (the engine's source is in this bundle; a blob: URL needs no
 // fetch and no second file), so a 500-container layout never blocks scrolling or input.
 const elkWorkerUrl = URL.createObjectURL(new Blob([elkWorkerSource], { type: 'text/javascript' }));
@@ -148,6 +152,7 @@ async function relayout(): Promise<{ layoutMs: number; renderMs: number } | unde
   const hadFocus = keyboard.hasFocus();
   layer.innerHTML = rendered.svg;
   keyboard.afterRender(hadFocus);
+  applyTraffic(layer, graph, traffic);
   svg.dataset.nodes = String(rendered.nodeCount);
   svg.dataset.edges = String(rendered.edgeCount);
   showEmpty(rendered.nodeCount ? '' : filter.length ? 'No network matches the filter.' : 'No networks.');
@@ -490,6 +495,9 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
     scheduleLayout();
   } else if (m?.type === 'relayout') {
     scheduleLayout(0);
+  } else if (m?.type === 'traffic') {
+    traffic = m.links;
+    if (rendered) applyTraffic(layer, graph, traffic);
   }
 });
 

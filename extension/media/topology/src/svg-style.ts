@@ -2,7 +2,7 @@
  * Styles of the picture itself. Kept as a string (not in topology.css) so an exported SVG carries
  * them, with the theme's colours resolved (see exportSvg).
  */
-export const SVG_VARS = ['--tt-fg', '--tt-bg', '--tt-muted', '--tt-node', '--tt-border', '--tt-host', '--tt-accent', '--tt-match', '--tt-port', '--tt-running', '--tt-stopped', '--tt-focus', '--tt-font'] as const;
+export const SVG_VARS = ['--tt-fg', '--tt-bg', '--tt-muted', '--tt-node', '--tt-border', '--tt-host', '--tt-accent', '--tt-match', '--tt-port', '--tt-running', '--tt-stopped', '--tt-focus', '--tt-error', '--tt-font'] as const;
 
 export const SVG_CSS = `
 svg.topology { font-family: var(--tt-font); fill: var(--tt-fg); background: var(--tt-bg); }
@@ -38,6 +38,10 @@ svg.topology .part.selected > rect, svg.topology .edge.selected .line { stroke: 
 svg.topology .part[data-ref-kind]:hover > rect { stroke: var(--tt-accent); }
 svg.topology .edge:hover .line { stroke-width: 3; }
 svg.topology [tabindex] { outline: none; }
+svg.topology text.rate { font-size: 10px; fill: var(--tt-running); font-weight: bold; }
+svg.topology .edge.traffic .line { opacity: 1; }
+svg.topology .drops > rect, svg.topology .edge.drops .line { stroke: var(--tt-error); }
+svg.topology .drops text.rate { fill: var(--tt-error); }
 svg.topology .part:focus > rect { stroke: var(--tt-focus); stroke-width: 3; stroke-dasharray: none; }
 svg.topology .edge:focus .line { stroke: var(--tt-focus); stroke-width: 4; }
 svg.topology.hc .part > rect { stroke: var(--tt-border); stroke-width: 1.5; }
