@@ -188,7 +188,14 @@ async function main() {
     const ext = path.join(work, 'extensions', `tsnet.tsnet-networks-${pkg.version}`);
     fs.mkdirSync(path.join(ext, 'dist'), { recursive: true });
     fs.copyFileSync(path.join(root, 'package.json'), path.join(ext, 'package.json'));
-    fs.copyFileSync(path.join(root, 'dist/extension.js'), path.join(ext, 'dist/extension.js'));
+    // TSNET_BENCH_BUNDLE: another build of dist/extension.js (to compare with an older version).
+    fs.copyFileSync(process.env.TSNET_BENCH_BUNDLE || path.join(root, 'dist/extension.js'), path.join(ext, 'dist/extension.js'));
+    for (const f of ['package.nls.json', 'l10n/bundle.l10n.json']) {
+      if (fs.existsSync(path.join(root, f))) {
+        fs.mkdirSync(path.dirname(path.join(ext, f)), { recursive: true });
+        fs.copyFileSync(path.join(root, f), path.join(ext, f));
+      }
+    }
     fs.cpSync(path.join(root, 'media/topology/dist'), path.join(ext, 'media/topology/dist'), { recursive: true });
     fs.copyFileSync(path.join(root, 'media/topology/topology.css'), path.join(ext, 'media/topology/topology.css'));
     fs.mkdirSync(path.join(work, 'user/User'), { recursive: true });

@@ -57,6 +57,9 @@ remove_test_objects() {
   for name in $(docker network ls --format '{{.Name}}' 2>/dev/null); do
     case "$name" in tstx-*|tstt-*) docker network rm "$name" >/dev/null 2>&1 || echo "tsnet test-ui: could not remove network $name" >&2 ;; esac
   done
+  # The README demo (src/test/ui/demo.test.ts): only objects carrying its label.
+  for id in $(docker ps -aq --filter label=tsnet.ui-demo=1 2>/dev/null); do docker rm -f "$id" >/dev/null 2>&1 || true; done
+  for id in $(docker network ls -q --filter label=tsnet.ui-demo=1 2>/dev/null); do docker network rm "$id" >/dev/null 2>&1 || true; done
 }
 cleanup() {
   local rc=$?
@@ -147,5 +150,6 @@ CODE_SERVER_URL="http://127.0.0.1:$port/?folder=$work/folder" \
 TSNET_ARTIFACTS="$repo/test-artifacts/extension" \
 TSNET_MACHINE_SETTINGS="$work/user/Machine/settings.json" \
 TSNET_TEST_DRIVER="$driver_name" \
+TSNET_TEST_DRIVER_PID="$driver_pid" \
 TSNET_TEST_STATUS_SOCKET="$status_socket" \
   npx mocha --timeout 120000 ${TSNET_UI_TESTS:-"out/test/ui/**/*.test.js"}
