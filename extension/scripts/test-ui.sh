@@ -149,6 +149,7 @@ cd "$ext"
 CODE_SERVER_URL="http://127.0.0.1:$port/?folder=$work/folder" \
 TSNET_ARTIFACTS="$repo/test-artifacts/extension" \
 TSNET_MACHINE_SETTINGS="$work/user/Machine/settings.json" \
+TSNET_USER_SETTINGS="$work/user/User/settings.json" \
 TSNET_TEST_DRIVER="$driver_name" \
 TSNET_TEST_DRIVER_PID="$driver_pid" \
 TSNET_TEST_STATUS_SOCKET="$status_socket" \

@@ -368,11 +368,11 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
       const el = document.activeElement;
       return { inPicture: !!el?.closest('#viewport'), label: el?.getAttribute('aria-label') ?? '', key: el?.getAttribute('data-part') ?? el?.getAttribute('data-edge-id') ?? el?.id ?? el?.tagName ?? '', role: el?.getAttribute('role') ?? '', box: el ? (({ x, y }) => ({ x, y }))(el.getBoundingClientRect()) : { x: 0, y: 0 } };
     });
-    // Into the picture from the search box ('/' focuses it; the webview has focus after the palette command).
+    // Into the picture from the toolbar: the search box is focused, from there only keys.
     await wb.runCommand('tsnet: Show Topology');
     await frame.locator('#topology').waitFor();
-    await kb.press('/');
-    await eventually('the search box focused by "/"', async () => (await focused()).key === 'search', 10_000);
+    await frame.locator('#search').focus();
+    await eventually('the search box focused', async () => (await focused()).key === 'search', 10_000);
     for (let i = 0; i < 15 && !(await focused()).inPicture; i++) await kb.press('Tab');
     const first = await focused();
     assert.ok(first.inPicture, `Tab from the toolbar reaches the picture (focus: ${first.key})`);
@@ -430,19 +430,36 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
 
   it('follows a high-contrast theme: contrast colours, no network hues, a visible focus ring', async function () {
     this.timeout(60_000);
-    await wb.runCommand('Preferences: Color Theme');
-    await wb.pick('Select Color Theme', 'Dark High Contrast');
-    await wb.runCommand('tsnet: Show Topology');
-    await eventually('the picture in high-contrast mode', async () => (await frame.locator('#topology').getAttribute('class'))?.includes('hc'), 15_000);
-    const colours = await frame.locator('#viewport').evaluate((layer) => {
-      const strokes = new Set(Array.from(layer.querySelectorAll('.edge .line')).map((el) => getComputedStyle(el).stroke));
-      const fg = getComputedStyle(document.body).color;
-      return { strokes: [...strokes], fg };
-    });
-    assert.deepStrictEqual(colours.strokes.filter((c) => c !== colours.fg && c !== 'none'), [], `edges drawn in the theme's foreground ${colours.fg}: ${colours.strokes.join(', ')}`);
-    await screenshot('topology-high-contrast');
-    await wb.runCommand('Preferences: Color Theme');
-    await wb.pick('Select Color Theme', 'Dark Modern');
+    // The theme through the user settings file (what Preferences: Color Theme writes).
+    const settingsFile = requireEnv('TSNET_USER_SETTINGS');
+    const before = fs.readFileSync(settingsFile, 'utf8');
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'workbench.colorTheme': 'Default High Contrast' }, null, 2));
+    try {
+      await wb.runCommand('tsnet: Show Topology');
+      await eventually('the picture in high-contrast mode', async () => (await frame.locator('#topology').getAttribute('class'))?.includes('hc'), 15_000);
+      const colours = await frame.locator('#viewport').evaluate((layer) => {
+        const strokes = new Set(Array.from(layer.querySelectorAll('.edge .line')).map((el) => getComputedStyle(el).stroke));
+        const fg = getComputedStyle(document.body).color;
+        return { strokes: [...strokes], fg };
+      });
+      assert.deepStrictEqual(colours.strokes.filter((c) => c !== colours.fg && c !== 'none'), [], `edges drawn in the theme's foreground ${colours.fg}: ${colours.strokes.join(', ')}`);
+      // The focus ring uses the theme's contrastActiveBorder.
+      await frame.locator('#viewport [tabindex="0"]').first().focus();
+      const ring = await frame.locator('#viewport :focus').evaluate((el) => {
+        const shape = el.querySelector(':scope > rect') ?? el.querySelector('.line');
+        const probe = document.createElement('span');
+        probe.style.color = 'var(--vscode-contrastActiveBorder)';
+        document.body.appendChild(probe);
+        const want = getComputedStyle(probe).color;
+        probe.remove();
+        return { stroke: shape ? getComputedStyle(shape).stroke : '', want, defined: !!getComputedStyle(document.body).getPropertyValue('--vscode-contrastActiveBorder').trim() };
+      });
+      assert.ok(ring.defined, 'the high-contrast theme defines contrastActiveBorder');
+      assert.strictEqual(ring.stroke, ring.want, 'the focused item is ringed in the theme\'s contrastActiveBorder');
+      await screenshot('topology-high-contrast');
+    } finally {
+      fs.writeFileSync(settingsFile, before);
+    }
   });
 
   it('shows live traffic between two containers on their veth edges within 5 s, and stops showing it when it stops', async function () {
