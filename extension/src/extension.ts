@@ -124,7 +124,7 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   );
 
   registerCommands(context, { store, log });
-  registerTopology(context, () => store.graph, store.onDidChange, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET);
+  registerTopology(context, () => store.graph, store.onDidChange, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET, () => store.client.endpoint);
   store.start();
   updateViews();
   return { getGraph: () => store.graph, refresh: () => store.refresh(), networksTree: networks, namespacesTree: namespaces };

@@ -160,3 +160,9 @@ export function dockerodeOptions(e: DockerEndpoint): DockerodeOptions {
 export function isLocalEndpoint(e: DockerEndpoint): boolean {
   return e.host.startsWith('unix://');
 }
+
+/** What the `docker` CLI in the shell's terminal needs to reach the engine the views show. */
+export function cliEnv(e: DockerEndpoint | undefined): Record<string, string> | undefined {
+  if (!e || e.source !== 'setting') return undefined; // DOCKER_HOST / DOCKER_CONTEXT / the current context: the CLI finds it itself
+  return e.context ? { DOCKER_CONTEXT: e.context } : { DOCKER_HOST: e.host };
+}

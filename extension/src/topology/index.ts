@@ -6,18 +6,20 @@
 import * as vscode from 'vscode';
 import type { ContainerModel, NetworkGraph } from '../docker/model-types';
 import { TopologyPanel, VIEW_TYPE } from './panel';
+import { cliEnv, type DockerEndpoint } from '../docker/endpoint';
 
 export function registerTopology(
   context: vscode.ExtensionContext,
   getGraph: () => NetworkGraph | undefined,
   onDidChange: vscode.Event<NetworkGraph>,
   statusSocket?: () => string,
+  endpoint?: () => DockerEndpoint | undefined,
 ): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('tsnet.showTopology', () => {
       TopologyPanel.show(context, getGraph, statusSocket);
     }),
-    vscode.commands.registerCommand('tsnet.openShell', (node?: unknown) => openShell(getGraph, node)),
+    vscode.commands.registerCommand('tsnet.openShell', (node?: unknown) => openShell(getGraph, node, endpoint?.())),
     // For tests: what the open picture last drew (counts and times), undefined when no picture is open.
     vscode.commands.registerCommand('tsnet.topology.lastRender', () => TopologyPanel.current?.lastRender),
     onDidChange((graph) => TopologyPanel.current?.update(graph)),
@@ -39,7 +41,7 @@ function containerOf(node: unknown): ContainerModel | undefined {
   return undefined;
 }
 
-async function openShell(getGraph: () => NetworkGraph | undefined, node?: unknown): Promise<void> {
+async function openShell(getGraph: () => NetworkGraph | undefined, node?: unknown, endpoint?: DockerEndpoint): Promise<void> {
   let container = containerOf(node);
   if (!container) {
     const running = (getGraph()?.containers ?? []).filter((c) => c.state === 'running').sort((a, b) => a.name.localeCompare(b.name));
@@ -62,6 +64,7 @@ async function openShell(getGraph: () => NetworkGraph | undefined, node?: unknow
     name: `sh: ${container.name}`,
     shellPath: 'docker',
     shellArgs: ['exec', '-it', container.id, 'sh'],
+    env: cliEnv(endpoint),
     iconPath: new vscode.ThemeIcon('terminal'),
   });
   terminal.show();

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { contextDirName, DEFAULT_DOCKER_HOST, dockerodeOptions, EndpointError, resolveEndpoint, type EndpointInputs } from '../../docker/endpoint';
+import { cliEnv, contextDirName, DEFAULT_DOCKER_HOST, dockerodeOptions, EndpointError, resolveEndpoint, type EndpointInputs } from '../../docker/endpoint';
 import { sshArgs } from '../../docker/ssh-agent';
 
 /** A made-up home with a docker CLI config folder, as `docker context create/use` leave it. */
@@ -116,5 +116,12 @@ describe('Docker endpoint resolution (as the docker CLI does it)', () => {
     const h = mk({});
     fs.writeFileSync(path.join(h, '.docker', 'config.json'), '{not json');
     assert.strictEqual(resolveEndpoint(inputs(h)).source, 'default');
+  });
+
+  it('a shell terminal reaches the same engine: the setting becomes DOCKER_CONTEXT / DOCKER_HOST for the docker CLI', () => {
+    const h = mk({ colima: { host: 'unix:///colima.sock' } });
+    assert.deepStrictEqual(cliEnv(resolveEndpoint(inputs(h, {}, 'colima'))), { DOCKER_CONTEXT: 'colima' });
+    assert.deepStrictEqual(cliEnv(resolveEndpoint(inputs(h, {}, 'tcp://10.0.0.5:2375'))), { DOCKER_HOST: 'tcp://10.0.0.5:2375' });
+    assert.strictEqual(cliEnv(resolveEndpoint(inputs(h, { DOCKER_HOST: 'tcp://x:1' }))), undefined, 'the CLI reads DOCKER_HOST itself');
   });
 });
