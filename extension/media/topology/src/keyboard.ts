@@ -61,10 +61,12 @@ export class KeyboardNav {
   private currentKey: string | undefined;
 
   constructor(private readonly layer: SVGGElement, private readonly hooks: KeyboardHooks) {
+    // Chromium makes the SVG group itself a tab stop; only the items are.
+    layer.setAttribute('tabindex', '-1');
     layer.addEventListener('keydown', (e) => this.onKey(e));
     layer.addEventListener('focusin', (e) => {
       const el = (e.target as Element).closest<SVGGElement>(FOCUSABLE);
-      if (!el) return;
+      if (!el || el === this.layer) return;
       this.makeCurrent(el);
       hooks.showTip(el);
     });
@@ -105,7 +107,7 @@ export class KeyboardNav {
 
   private onKey(e: KeyboardEvent): void {
     const el = (e.target as Element).closest<SVGGElement>(FOCUSABLE);
-    if (!el) return;
+    if (!el || el === this.layer) return;
     const dir = ARROWS[e.key];
     if (dir) {
       e.preventDefault();

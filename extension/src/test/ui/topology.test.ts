@@ -430,10 +430,14 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
 
   it('follows a high-contrast theme: contrast colours, no network hues, a visible focus ring', async function () {
     this.timeout(60_000);
-    // The theme through the user settings file (what Preferences: Color Theme writes).
-    const settingsFile = requireEnv('TSNET_USER_SETTINGS');
-    const before = fs.readFileSync(settingsFile, 'utf8');
-    fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'workbench.colorTheme': 'Default High Contrast' }, null, 2));
+    const pickTheme = async (name: string) => {
+      await wb.runCommand('Preferences: Color Theme');
+      const input = wb.quickInput().locator('input.input');
+      await input.fill(name);
+      await wb.quickInput().locator('.monaco-list-row', { hasText: name }).first().waitFor();
+      await wb.page.keyboard.press('Enter');
+    };
+    await pickTheme('Dark High Contrast');
     try {
       await wb.runCommand('tsnet: Show Topology');
       await eventually('the picture in high-contrast mode', async () => (await frame.locator('#topology').getAttribute('class'))?.includes('hc'), 15_000);
@@ -458,7 +462,7 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
       assert.strictEqual(ring.stroke, ring.want, 'the focused item is ringed in the theme\'s contrastActiveBorder');
       await screenshot('topology-high-contrast');
     } finally {
-      fs.writeFileSync(settingsFile, before);
+      await pickTheme('Dark Modern').catch(() => undefined);
     }
   });
 
