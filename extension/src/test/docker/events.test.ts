@@ -98,8 +98,9 @@ describe('docker events watcher (real dockerd)', function () {
     const other = await docker.createContainer({ Image: IMAGE, name: `${PREFIX}other`, Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'none' } });
     await waitFor('the other create', () => bursts.some((b) => b !== 'all' && b.has(other.id)));
     // A running container: Docker sends `network connect` for it at once (for a created one, only at start).
+    const beforeStart = bursts.length;
     await c.start();
-    await waitFor('the start burst', () => bursts.some((b) => b !== 'all' && b.has(c.id)));
+    await waitFor('the start burst', () => bursts.slice(beforeStart).some((b) => b !== 'all' && b.has(c.id)));
     await new Promise((r) => setTimeout(r, 500));
     const from = bursts.length;
     await docker.createNetwork({ Name: `${PREFIX}touch2`, CheckDuplicate: true }).then((n) => n.connect({ Container: c.id }));
