@@ -2,7 +2,7 @@
 # Fails when the tests left tsnet kernel objects, test namespaces, containers or networks behind.
 set -uo pipefail
 left=$(
-  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tst)' | sed 's/^/link /'
+  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tsx|tst)' | sed 's/^/link /'
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^tst' | sed 's/^/netns /'
   docker ps -aq --filter label=tsnet.test=1 2>/dev/null | sed 's/^/container /'
   docker network ls -q --filter label=tsnet.test=1 2>/dev/null | sed 's/^/network /'

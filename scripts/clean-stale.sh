@@ -7,7 +7,7 @@ if docker version >/dev/null 2>&1; then
   for n in $(docker network ls -q --filter label=tsnet.test=1); do docker network rm "$n" >/dev/null 2>&1; done
   for n in $(docker network ls --format '{{.ID}} {{.Driver}}' | awk '$2 ~ /^tsnet/ {print $1}'); do docker network rm "$n" >/dev/null 2>&1; done
 fi
-for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tst)'); do ip link del "$l" 2>/dev/null; done
+for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tsx|tst)'); do ip link del "$l" 2>/dev/null; done
 for n in $(ip netns list | awk '{print $1}' | grep -E '^tst'); do ip netns del "$n"; done
 nft delete table inet tsnet 2>/dev/null
 nft delete table bridge tsnet 2>/dev/null

@@ -6,7 +6,16 @@ if ! command -v dockerd >/dev/null 2>&1; then
   echo "tsnet: Docker Engine (dockerd) is not installed; install it with: apt-get install -y docker.io" >&2
   exit 1
 fi
-if ! pgrep -x dockerd >/dev/null; then
+# The engine on /var/run/docker.sock is the one with /var/run/docker.pid; other dockerds (the
+# multi-host tests' engines, each with its own pidfile) must not count. One still shutting down
+# (a test restarting dockerd) is waited for, then a new one is started.
+main_running() { [ -f /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null; }
+for _ in $(seq 1 20); do
+  main_running || break
+  docker version >/dev/null 2>&1 && exit 0
+  sleep 0.5
+done
+if ! main_running; then
   rm -f /var/run/docker.pid
   # Run under `flock /tmp/tsnet-test.lock`, this script inherits the lock's descriptor: dockerd
   # must not keep it (a daemon holding it would hold the test lock for ever). Close every

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createNetwork, removeBenchObjects } from './docker';
 import { DriverProcess } from './driver';
+import { FLOOR_DRIVER, NullDriver } from './floor';
 import { dataplane } from './figures/dataplane';
 import { extensionFigures } from './figures/extension';
 import { lifecycleCost, parallelStart, type Networks } from './figures/lifecycle';
@@ -25,6 +26,12 @@ const quick = process.env.BENCH_QUICK === '1';
 const config = quick
   ? { lifecycleRounds: 3, parallelRounds: 1, parallelCount: 10, iperfRounds: 1, iperfSeconds: 2, scaleEndpoints: 100 }
   : { lifecycleRounds: 15, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
+// Knobs for iterating (a partial run writes bench/raw/results-partial.md, never bench/results.md):
+// BENCH_FIGURES=1,3,5 runs only those figures; BENCH_ROUNDS / BENCH_PARALLEL_ROUNDS override the rounds.
+const figures = new Set((process.env.BENCH_FIGURES ?? '1,2,3,4,5,6,7').split(',').map((x) => x.trim()));
+const partial = process.env.BENCH_FIGURES !== undefined;
+if (process.env.BENCH_ROUNDS) config.lifecycleRounds = Number(process.env.BENCH_ROUNDS);
+if (process.env.BENCH_PARALLEL_ROUNDS) config.parallelRounds = Number(process.env.BENCH_PARALLEL_ROUNDS);
 
 /** Docker subnets the bench tries, in order, skipping any on a host route or taken by another network. */
 const DOCKER_SUBNETS = Array.from({ length: 14 }, (_, i) => `10.231.${i + 1}.0/24`);
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
     durationS: 0,
     benchDurationS: 0,
     config,
-    subnets: { tsnet: '', bridge: '' },
+    subnets: { tsnet: '', bridge: '', floor: '' },
     errors: [],
     incidents: [],
   };
@@ -113,8 +120,11 @@ async function main(): Promise<void> {
 
   // Figures 1-4 and 6: one tsnet driver registered with dockerd as "tsnetbench".
   const bench = driverFor('tsnetbench');
+  const floor = new NullDriver();
   await attempt('figures 1-4, 6', () =>
     withDriver(bench, async () => {
+      await floor.start();
+      await withCleanup('floor driver', () => floor.stop(), async () => {
       for (const l of await removeBenchObjects(1)) log(`left by an earlier run, cannot be removed: ${l}`);
       const suffix = Date.now().toString(36).slice(-5);
       const removeOurs = async () => {
@@ -131,6 +141,8 @@ async function main(): Promise<void> {
         const nets: Networks = {
           tsnet: `tst-bench-tsnet-${suffix}`,
           bridge: `tst-bench-bridge-${suffix}`,
+          floor: `tst-bench-floor-${suffix}`,
+          prepareFloor: (n) => floor.prepare(n),
           // On this shared machine another process may remove tsnet-named links (seen: the
           // bench's bridge vanished mid-run). Say so in the results and re-create the network.
           check: async (where) => {
@@ -147,41 +159,43 @@ async function main(): Promise<void> {
         let figure = 'figure 1';
         results.subnets.tsnet = await createNetwork(nets.tsnet, 'tsnetbench', DOCKER_SUBNETS);
         results.subnets.bridge = await createNetwork(nets.bridge, 'bridge', DOCKER_SUBNETS);
-        log(`networks: ${nets.tsnet} ${results.subnets.tsnet} (tsnet), ${nets.bridge} ${results.subnets.bridge} (bridge)`);
-        const ports = await freePorts(6, 29180);
-        await attempt('figure 1', async () => {
+        results.subnets.floor = await createNetwork(nets.floor, FLOOR_DRIVER, DOCKER_SUBNETS);
+        log(`networks: ${nets.tsnet} ${results.subnets.tsnet} (tsnet), ${nets.bridge} ${results.subnets.bridge} (bridge), ${nets.floor} ${results.subnets.floor} (floor)`);
+        const ports = await freePorts(7, 29180);
+        if (figures.has('1')) await attempt('figure 1', async () => {
           results.lifecycle = await lifecycleCost(nets, config.lifecycleRounds);
           log(`figure 1: cost tsnet ${results.lifecycle.cost.tsnet.toFixed(0)} ms, bridge ${results.lifecycle.cost.bridge.toFixed(0)} ms`);
         });
         figure = 'figure 2';
-        await attempt('figure 2', async () => {
-          results.published = await lifecycleCost(nets, config.lifecycleRounds, { tsnet: ports[0], bridge: ports[1] });
+        if (figures.has('2')) await attempt('figure 2', async () => {
+          results.published = await lifecycleCost(nets, config.lifecycleRounds, { tsnet: ports[0], bridge: ports[1], floor: ports[6] });
           log(`figure 2: cost tsnet ${results.published.cost.tsnet.toFixed(0)} ms, bridge ${results.published.cost.bridge.toFixed(0)} ms`);
         });
         await attempt('figure 4 (sequential)', async () => {
           results.callsSequential = (await bench.status()).calls;
         });
         figure = 'figure 3';
-        await attempt('figure 3', async () => {
+        if (figures.has('3')) await attempt('figure 3', async () => {
           results.parallel = await parallelStart(nets, config.parallelRounds, config.parallelCount);
         });
         await attempt('figure 4', async () => {
           results.calls = (await bench.status()).calls;
         });
         figure = 'figure 6';
-        await attempt('figure 6', async () => {
+        if (figures.has('6')) await attempt('figure 6', async () => {
           results.dataplane = await dataplane(nets, config.iperfRounds, config.iperfSeconds, {
             tsnet: { loopback: ports[2], ext: ports[3] },
             bridge: { loopback: ports[4], ext: ports[5] },
           });
         });
       });
+      });
     }),
   );
 
   // Figure 5: a separate instance, driven over its socket (dockerd never uses it).
   const scaleDriver = driverFor('tsnetscale');
-  await attempt('figure 5', () =>
+  if (figures.has('5')) await attempt('figure 5', () =>
     withDriver(scaleDriver, async () => {
       results.scale = await scale(scaleDriver, config.scaleEndpoints, SCALE_SUBNETS);
       if (results.scale.error) results.errors.push(`figure 5: ${results.scale.error}`);
@@ -189,7 +203,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  await attempt('figure 7', async () => {
+  if (figures.has('7')) await attempt('figure 7', async () => {
     results.extension = await extensionFigures(repoRoot);
   });
 
@@ -199,7 +213,8 @@ async function main(): Promise<void> {
   results.durationS = (Date.now() - runStarted) / 1000;
   fs.writeFileSync(path.join(rawDir, 'results.json'), JSON.stringify(results, null, 2));
   const md = renderMarkdown(results);
-  const out = quick ? path.join(rawDir, 'results-quick.md') : path.join(repoRoot, 'bench/results.md');
+  results.floorStarved = floor.starved;
+  const out = quick ? path.join(rawDir, 'results-quick.md') : partial ? path.join(rawDir, 'results-partial.md') : path.join(repoRoot, 'bench/results.md');
   fs.writeFileSync(out, md);
   process.stdout.write(`\n${md}\n`);
   log(`wrote ${path.relative(repoRoot, out)} in ${results.durationS.toFixed(0)} s`);

@@ -14,6 +14,7 @@ import pino from 'pino';
 import { DEFAULT_PLUGIN_SOCKET, DEFAULT_STATE_DIR, DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
 import { createApp } from './api/app';
 import { Driver } from './core/driver';
+import { LinkReaper } from './core/link-reaper';
 import { Metrics } from './core/metrics';
 import { reconcile } from './core/reconcile';
 import { removeNetworksDockerForgot } from './core/docker-sync';
@@ -117,7 +118,18 @@ async function main(): Promise<void> {
     close: async () => (conntrackHandle ? (await conntrackHandle).close() : undefined),
   };
   const firewall = await createFirewall();
+  // Test hook only (both variables, never set in production): holds each veth deletion back so a
+  // test can kill the driver between DeleteEndpoint's reply and the deletion.
+  const deleteDelayMs = process.env.TSNET_TEST_HOOKS === '1' ? Number(process.env.TSNET_TEST_VETH_DELETE_DELAY_MS ?? 0) || 0 : 0;
+  // Veth deletions wait for RCU grace periods inside the kernel call: a worker of their own (opened
+  // at the first deletion), so nothing else queues behind them.
+  let reaperHandle: Promise<NetlinkHandle> | undefined;
+  const reaperNetlink = {
+    deleteLinks: async (names: string[]) => (await (reaperHandle ??= openNetlink())).deleteLinks(names),
+    close: async () => (reaperHandle ? (await reaperHandle).close() : undefined),
+  };
   const deps = {
+    reaper: new LinkReaper(reaperNetlink, deleteDelayMs),
     netlink,
     conntrack,
     firewall,
@@ -183,8 +195,12 @@ async function main(): Promise<void> {
     plugin.close();
     status?.close();
     if (!activated) fs.rmSync(opts.socket, { force: true }); // an activated socket is systemd's
-    setTimeout(() => process.exit(0), 200).unref();
-    void Promise.all([netlink.close(), conntrack.close()]).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+    // Veths already retired are deleted first (a batch takes tens of ms), so none is left behind.
+    void driver.background
+      .drain()
+      .then(() => Promise.all([netlink.close(), conntrack.close(), reaperNetlink.close()]))
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

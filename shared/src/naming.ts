@@ -7,6 +7,8 @@ export const IFNAMSIZ_MAX = 15;
 export const BRIDGE_PREFIX = 'tsn-';
 export const VETH_HOST_PREFIX = 'tsv';
 export const VETH_CONTAINER_PREFIX = 'tsc';
+/** A removed endpoint's host veth, detached and renamed while the kernel deletes it. */
+export const VETH_RETIRED_PREFIX = 'tsx';
 /** The nftables table (family inet) holding tsnet's NAT and filtering. */
 export const NFT_TABLE = 'tsnet';
 /** Comment put on every rule tsnet writes outside its own table (DOCKER-USER). */
@@ -27,6 +29,11 @@ export function vethContainerName(endpointId: string): string {
   return VETH_CONTAINER_PREFIX + endpointId.slice(0, 11);
 }
 
+/** The name a host veth takes when its endpoint is removed, until the kernel has deleted it. */
+export function vethRetiredName(hostVeth: string): string {
+  return VETH_RETIRED_PREFIX + hostVeth.slice(VETH_HOST_PREFIX.length);
+}
+
 export function isValidInterfaceName(name: string): boolean {
   return (
     Buffer.byteLength(name) >= 1 &&
@@ -38,5 +45,5 @@ export function isValidInterfaceName(name: string): boolean {
 }
 
 export function isTsnetLinkName(name: string): boolean {
-  return name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_HOST_PREFIX) || name.startsWith(VETH_CONTAINER_PREFIX);
+  return name.startsWith(BRIDGE_PREFIX) || name.startsWith(VETH_HOST_PREFIX) || name.startsWith(VETH_CONTAINER_PREFIX) || name.startsWith(VETH_RETIRED_PREFIX);
 }

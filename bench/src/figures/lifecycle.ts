@@ -6,10 +6,15 @@
 import { containerIPs, LABEL, PREFIX, removeContainers, TEST_IMAGE } from '../docker';
 import { log, rotate, run, summarize, type Summary } from '../util';
 
-export type Kind = 'tsnet' | 'bridge';
+export type Kind = 'tsnet' | 'bridge' | 'floor';
+export const KINDS: Kind[] = ['tsnet', 'floor', 'bridge'];
 export interface Networks {
   tsnet: string;
   bridge: string;
+  /** The floor: a remote driver that does no work (see floor.ts). */
+  floor: string;
+  /** Called outside any timing: makes `count` veths ready for the floor driver's Joins. */
+  prepareFloor: (count: number) => Promise<void>;
   /** Called between rounds (outside any timing): makes sure the tsnet network is intact. */
   check: (where: string) => Promise<void>;
 }
@@ -39,21 +44,22 @@ async function dockerRunTrue(network: string, publish?: number) {
 
 /** rounds × (tsnet, bridge, none) in a rotating order; ports (if any) are published with -p PORT:80. */
 export async function lifecycleCost(nets: Networks, rounds: number, ports?: Record<Kind, number>): Promise<LifecycleResult> {
-  const raw: Record<Kind | 'none', number[]> = { tsnet: [], bridge: [], none: [] };
+  const raw: Record<Kind | 'none', number[]> = { tsnet: [], bridge: [], floor: [], none: [] };
   const failures: string[] = [];
   const netOf = (k: Kind | 'none') => (k === 'none' ? 'none' : nets[k]);
   const portOf = (k: Kind | 'none') => (k === 'none' || !ports ? undefined : ports[k]);
-  for (const k of ['tsnet', 'bridge', 'none'] as const) await dockerRunTrue(netOf(k), portOf(k)).catch(() => undefined); // warm-up, not counted
+  await nets.prepareFloor(rounds + 1);
+  for (const k of [...KINDS, 'none'] as const) await dockerRunTrue(netOf(k), portOf(k)).catch(() => undefined); // warm-up, not counted
   for (let r = 0; r < rounds; r++) {
     await nets.check(`round ${r + 1}`);
-    for (const k of rotate(['tsnet', 'bridge', 'none'] as const, r)) {
+    for (const k of rotate([...KINDS, 'none'] as const, r)) {
       const res = await dockerRunTrue(netOf(k), portOf(k));
       raw[k].push(res.code === 0 ? res.ms : NaN); // index = round, so rounds pair up
       if (res.code !== 0) failures.push(`${k} round ${r + 1}: ${dockerError(res.stderr)}`);
     }
   }
-  const runs = { tsnet: summarize(raw.tsnet), bridge: summarize(raw.bridge), none: summarize(raw.none) };
-  return { rounds, raw, runs, cost: { tsnet: runs.tsnet.median - runs.none.median, bridge: runs.bridge.median - runs.none.median }, failures };
+  const runs = { tsnet: summarize(raw.tsnet), bridge: summarize(raw.bridge), floor: summarize(raw.floor), none: summarize(raw.none) };
+  return { rounds, raw, runs, cost: { tsnet: runs.tsnet.median - runs.none.median, bridge: runs.bridge.median - runs.none.median, floor: runs.floor.median - runs.none.median }, failures };
 }
 
 export interface ParallelRound {
@@ -71,8 +77,9 @@ export interface ParallelRound {
 export async function parallelStart(nets: Networks, rounds: number, count: number): Promise<ParallelRound[]> {
   const out: ParallelRound[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const kind of rotate(['tsnet', 'bridge'] as const, r)) {
+    for (const kind of rotate(KINDS, r)) {
       await nets.check(`parallel round ${r + 1}`);
+      if (kind === 'floor') await nets.prepareFloor(count);
       const started = Date.now();
       const results = await Promise.all(
         Array.from({ length: count }, (_, i) =>

@@ -14,6 +14,7 @@ import {
   checkEndpointOptions,
   vethContainerName,
   vethHostName,
+  vethRetiredName,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
   type CreateNetworkRequest,
@@ -32,6 +33,7 @@ import type { Store } from '../state/store';
 
 import { ConflictError, DriverError, NotFoundError } from './errors';
 import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
+import { LinkReaper } from './link-reaper';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding, type BoundSocket } from './ports';
 import { bridgeMac, DEFAULT_MTU, pinnedMacFor } from './bridge';
@@ -66,6 +68,8 @@ export interface DriverDeps {
   boundSockets: () => Promise<BoundSocket[]>;
   /** Initial state (from Store.load()). */
   state: StateDocument;
+  /** Deletes veths after DeleteEndpoint's reply (default: a LinkReaper on `netlink`). */
+  reaper?: LinkReaper;
 }
 
 
@@ -79,15 +83,20 @@ export class Driver {
   private readonly ports = new KeyedQueue();
   /** Endpoint IDs and addresses taken by a CreateEndpoint still under way. */
   private readonly reserved = new Set<string>();
+  /** Endpoints created by this process whose veth has not been handed to a Join yet. */
+  private readonly unjoined = new Set<string>();
   private portCursor = 0;
   /** Link names a CreateNetwork or CreateEndpoint under way is about to create. */
   private readonly creatingLinks = new Set<string>();
+
+  private readonly reaper: LinkReaper;
 
   constructor(private readonly deps: DriverDeps) {
     // Keyed by Docker IDs: containers without a prototype, so "__proto__" or "toString" is a plain key.
     deps.state.networks = records(deps.state.networks);
     for (const n of Object.values(deps.state.networks)) n.endpoints = records(n.endpoints);
     this.state = deps.state;
+    this.reaper = deps.reaper ?? new LinkReaper(deps.netlink);
     deps.store.bind(() => this.state);
   }
 
@@ -218,6 +227,7 @@ export class Driver {
       for (const ep of Object.values(net.endpoints)) {
         await this.removePortMaps(net, ep);
         await this.deleteLinkIfPresent(ep.hostVeth);
+        this.unjoined.delete(ep.id);
         this.deps.store.endpoint(ep.id);
       }
       await this.background.drain(net.config.id);
@@ -352,6 +362,7 @@ export class Driver {
                 do: async () => {
                   await this.persist(addEndpoint, removeEndpoint, (s) => s.endpoint(ep.id));
                   this.settle(ep.hostVeth);
+                  this.unjoined.add(ep.id);
                 },
                 undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.endpoint(ep.id)),
               },
@@ -389,11 +400,22 @@ export class Driver {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       await this.removePortMaps(net, ep);
-      // Deleted before the reply, as Docker's bridge driver does: when `docker rm` returns, the
-      // veth is gone. (The kernel takes ~15-30 ms; it runs in the netlink worker thread.)
-      await this.deleteLinkIfPresent(ep.hostVeth);
+      // Docker needs nothing of the veth any more (after Leave its container end is back in the
+      // host namespace without addresses). Before the answer it is only taken out of use: down,
+      // off the bridge and renamed (well under a millisecond); the kernel's deletion, which waits
+      // for RCU grace periods (~15-30 ms), runs after the answer, batched with others, in a
+      // netlink worker of its own. The journal line makes the removal durable and names the veth
+      // (under both names) for reconcile, should the driver die before the deletion ran.
+      await this.deps.store.journalDeletion(ep.id, ep.hostVeth);
+      const retired = vethRetiredName(ep.hostVeth);
+      const present = await this.deps.netlink.retireLink(ep.hostVeth, retired);
       delete net.endpoints[ep.id];
-      await this.deps.store.endpoint(ep.id).save();
+      this.unjoined.delete(ep.id);
+      this.saveLater(this.deps.store.endpoint(ep.id));
+      this.background.run(net.config.id, async () => {
+        if (present) await this.reaper.delete(retired);
+        this.deps.store.deletionDone(ep.id, ep.hostVeth);
+      });
     });
   }
 
@@ -416,7 +438,9 @@ export class Driver {
       const net = this.network(req.NetworkID);
       const ep = this.endpoint(net, req.EndpointID);
       if (typeof req.SandboxKey !== 'string' || !req.SandboxKey.startsWith('/')) throw new DriverError('Join: SandboxKey must be the path of the container\'s network namespace');
-      const link = await this.deps.netlink.getLink(ep.hostVeth);
+      // An endpoint this process created and nobody joined yet has its veth: no kernel round trip
+      // (it would queue behind other containers' work in the netlink worker).
+      const link = this.unjoined.delete(ep.id) || (await this.deps.netlink.getLink(ep.hostVeth));
       if (!link) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
         await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: ep.mac });

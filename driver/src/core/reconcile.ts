@@ -10,7 +10,7 @@
  * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
  * dockerd's next request on it completes.
  */
-import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
+import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, VETH_RETIRED_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
 import { records, type EndpointRecord } from '../state/types';
 import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
@@ -111,12 +111,22 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
       ownedLinks.add(e.containerVeth);
     }
   }
+  // Bridges this driver created: a host-side veth on one is born there (attached in the same
+  // RTM_NEWLINK that makes it), so one that no record owns is a creation a crash cut short.
+  const createdBridges = new Set(
+    Object.values(driver.state.networks)
+      .filter((n) => !n.bridgeAdopted)
+      .map((n) => links.find((l) => l.name === n.config.bridge)?.index)
+      .filter((i): i is number => i !== undefined),
+  );
   for (const l of links) {
-    const named = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX);
-    // Only this driver's own leftovers: journalled before creation, or (store lost) host-side
-    // veths on no bridge (every bridge was adopted by the recovery, with the veths on it).
+    const named = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX) || l.name.startsWith(VETH_RETIRED_PREFIX);
+    // Only this driver's own leftovers: journalled before creation (or removal), ports of its own
+    // bridges, or (store lost) host-side veths on no bridge (every bridge was adopted by the
+    // recovery, with the veths on it).
     const strayVeth = l.name.startsWith(VETH_HOST_PREFIX) && l.masterIndex === undefined;
-    const ours = named && (pending.has(l.name) || (storeLost && strayVeth));
+    const onOwnBridge = l.name.startsWith(VETH_HOST_PREFIX) && l.masterIndex !== undefined && createdBridges.has(l.masterIndex);
+    const ours = named && (pending.has(l.name) || onOwnBridge || (storeLost && strayVeth));
     if (!ours || ownedLinks.has(l.name)) continue;
     try {
       await driver.deleteLinkIfPresent(l.name);
@@ -133,6 +143,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   }
 
   driver.state.pending = [];
+  driver.state.deleting = undefined;
   await deps.store.everything().save();
   await deps.store.clearJournal();
   log.info({ recreated: report.recreated, removed: report.removed, warnings: report.warnings.length }, 'reconciled store and kernel');
@@ -192,7 +203,8 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
     driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: records(), recovered: true };
     report.warnings.push(`recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}); its options are assumed default until dockerd speaks of it`);
   }
-  const ownedVeths = new Set(Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)));
+  // Veths of endpoints removed just before the crash are not endpoints: reconcile deletes them.
+  const ownedVeths = new Set([...Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)), ...(driver.state.deleting ?? [])]);
   for (const net of Object.values(driver.state.networks)) {
     const br = links.find((l) => l.name === net.config.bridge);
     if (!br) continue;

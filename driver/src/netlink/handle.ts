@@ -88,6 +88,12 @@ class WorkerHandle implements NetlinkHandle {
   deleteLink(name: string): Promise<void> {
     return this.op('deleteLink', name);
   }
+  deleteLinks(names: string[]): Promise<string[]> {
+    return this.op('deleteLinks', names);
+  }
+  retireLink(name: string, retiredName: string): Promise<boolean> {
+    return this.op('retireLink', name, retiredName);
+  }
   setLinkUp(name: string): Promise<void> {
     return this.op('setLinkUp', name);
   }

@@ -11,6 +11,8 @@ import {
   decodeAddress,
   decodeLink,
   decodeRoute,
+  deleteGroupRequest,
+  detachLinkRequest,
   deleteLinkRequest,
   dumpAddressesRequest,
   dumpLinksRequest,
@@ -19,15 +21,19 @@ import {
   invalidIfName,
   newBridgeRequest,
   newVethRequest,
+  renameLinkRequest,
   RT_TABLE_MAIN,
+  setGroupRequest,
   setLinkRequest,
   type Request,
 } from './rtnl';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
-import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { EEXIST, ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
+/** Link groups tsnet uses for batched deletion sit above this (0 is the default group). */
+const LINK_GROUP_BASE = 0x40000000;
 
 /** Runs `fn`; a KernelError (or Node fs error) becomes a NetlinkError for `op` described by `what`. */
 function named<T>(op: string, what: string, fn: () => T): T {
@@ -148,6 +154,67 @@ export class NetlinkOps {
     const what = `delete link ${name}`;
     checkName('deleteLink', what, name);
     named('deleteLink', what, () => this.send(deleteLinkRequest(name)));
+  }
+
+  /**
+   * Takes a link out of use at once, for a deletion that follows later: down, off its bridge and
+   * renamed to `retiredName` (three short requests; the deletion itself waits for RCU grace
+   * periods). False when the link was already gone. A leftover of that name is deleted first.
+   */
+  retireLink(name: string, retiredName: string): boolean {
+    const what = `retire link ${name} as ${retiredName}`;
+    checkName('retireLink', what, name, retiredName);
+    return named('retireLink', what, () => {
+      let index: number;
+      try {
+        index = decodeLink(this.send(getLinkRequest(name))[0]).index;
+      } catch (e) {
+        if (e instanceof KernelError && e.errno === ENODEV) return false;
+        throw e;
+      }
+      this.send(detachLinkRequest(index));
+      try {
+        this.send(renameLinkRequest(index, retiredName));
+      } catch (e) {
+        if (!(e instanceof KernelError && e.errno === EEXIST)) throw e;
+        this.send(deleteLinkRequest(retiredName));
+        this.send(renameLinkRequest(index, retiredName));
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Deletes several links in one kernel transaction: each is put into a link group of its own
+   * (random, so no other link is in it) and the group is deleted. Returns the names that were
+   * already gone.
+   */
+  deleteLinks(names: string[]): string[] {
+    const what = `delete links ${names.join(', ')}`;
+    checkName('deleteLinks', what, ...names);
+    const absent: string[] = [];
+    if (names.length === 1) {
+      try {
+        this.deleteLink(names[0]);
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.errno === ENODEV)) throw e;
+        absent.push(names[0]);
+      }
+      return absent;
+    }
+    const group = LINK_GROUP_BASE + Math.floor(Math.random() * 0x3fffffff);
+    let grouped = 0;
+    for (const name of names) {
+      try {
+        this.send(setGroupRequest(name, group));
+        grouped++;
+      } catch (e) {
+        if (e instanceof KernelError && e.errno === ENODEV) absent.push(name);
+        else throw asNetlinkError('deleteLinks', `put ${name} into link group ${group}`, e);
+      }
+    }
+    if (grouped > 0) named('deleteLinks', what, () => this.send(deleteGroupRequest(group)));
+    return absent;
   }
 
   setLinkUp(name: string): void {

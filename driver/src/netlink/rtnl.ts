@@ -49,6 +49,7 @@ export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_LINKINFO = 18;
+export const IFLA_GROUP = 27;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
@@ -139,6 +140,29 @@ export function newVethRequest(hostName: string, peerName: string, opts: VethReq
 
 export function deleteLinkRequest(name: string): Request {
   return { type: RTM_DELLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
+}
+
+/** RTM_SETLINK by ifindex: down and off its bridge (IFLA_MASTER 0), so it carries nothing more. */
+export function detachLinkRequest(index: number): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index, flags: 0, change: IFF_UP }), encodeAttrs([Attr.u32(IFLA_MASTER, 0)])]) };
+}
+
+/** RTM_SETLINK by ifindex renaming a link (the kernel refuses while it is up). */
+export function renameLinkRequest(index: number, name: string): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index }), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
+}
+
+/** RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once. */
+export function setGroupRequest(name: string, group: number): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_GROUP, group)])]) };
+}
+
+/**
+ * RTM_DELLINK of every link in a group: the kernel unregisters them together, paying its RCU
+ * grace periods once for the whole batch instead of once per link.
+ */
+export function deleteGroupRequest(group: number): Request {
+  return { type: RTM_DELLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.u32(IFLA_GROUP, group)])]) };
 }
 
 export interface LinkChange {

@@ -29,6 +29,8 @@ export const OPS = [
   'pinBridge',
   'createVeth',
   'deleteLink',
+  'deleteLinks',
+  'retireLink',
   'setLinkUp',
   'setLinkDown',
   'setMtu',

@@ -2,8 +2,14 @@
  * Crash-safe store of networks, endpoints and port maps, one small JSON file per object:
  *   networks/<network id>.json   a network's configuration
  *   endpoints/<endpoint id>.json an endpoint, its addresses and its port maps
- *   journal.log                  names of links about to be created, appended (`+name`) and
- *                                fdatasync'd before each creation; emptied at start
+ *   journal.log                  appended and fdatasync'd (parallel lines share one append),
+ *                                emptied at start:
+ *                                `+name`        a link about to be created
+ *                                `-<id> <veth>` an endpoint removed; its veth is renamed tsx…
+ *                                               and deleted after the reply (this line makes the
+ *                                               removal durable before its file is, and names
+ *                                               the veth, under both names, for reconcile
+ *                                               should a crash come first)
  * Each file is replaced atomically (temporary file, fsync, rename, fsync of the directory), so
  * a kill -9 at any instant leaves every object either old or new. A change writes only the
  * objects it touched: the cost of a call does not grow with the number of endpoints. Saves
@@ -11,7 +17,8 @@
  * parallel Joins share their fsyncs.
  *
  * The journal is compacted while the driver runs (every JOURNAL_COMPACT_AFTER appends): it is
- * rewritten with only the names still pending, i.e. links whose owning record is not on disk yet.
+ * rewritten with only the names still pending, i.e. links whose owning record is not on disk yet,
+ * and the deletions whose veth is not gone yet (after the files they cover are on disk).
  *
  * The state directory and its subdirectories are made 0700 (also when they already exist) and
  * must belong to this process's user. Files are opened with O_NOFOLLOW and temporary files with
@@ -23,6 +30,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { vethRetiredName } from '@tsnet/shared';
 import type { EndpointRecord, NetworkRecord, StateDocument } from './types';
 import { own, records, STATE_VERSION } from './types';
 
@@ -76,6 +84,10 @@ export class Store {
   private journalHandle?: fs.promises.FileHandle;
   private journalTail: Promise<void> = Promise.resolve();
   private journalLines = 0;
+  /** Lines waiting for the next append: parallel calls share one write and one fdatasync. */
+  private journalQueue: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Deletion lines whose veth is not gone yet: kept when the journal is compacted. */
+  private liveDeletions = new Map<string, number>();
 
   /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
@@ -144,7 +156,19 @@ export class Store {
       const names = lines
         .filter((l) => /^\+[^\s/]{1,15}$/.test(l))
         .map((l) => l.slice(1));
-      result.state.pending = [...new Set(names)];
+      const deleting: string[] = [];
+      for (const l of lines) {
+        const m = /^-([0-9a-zA-Z_.-]{1,128}) ([^\s/]{1,15})$/.exec(l);
+        if (!m) continue;
+        const [, id, veth] = m;
+        for (const n of Object.values(result.state.networks)) {
+          if (own(n.endpoints, id)) delete n.endpoints[id];
+        }
+        result.orphanEndpoints = result.orphanEndpoints.filter((e) => e.id !== id);
+        deleting.push(veth, vethRetiredName(veth));
+      }
+      result.state.pending = [...new Set([...names, ...deleting])];
+      if (deleting.length > 0) result.state.deleting = [...new Set(deleting)];
       this.journalLines = lines.length;
     }
     return result;
@@ -199,17 +223,54 @@ export class Store {
    * link no record owns is this driver's leftover. One small append and fdatasync, no rename.
    */
   journal(name: string): Promise<void> {
-    const next = this.journalTail.then(async () => {
-      this.journalHandle ??= await fs.promises.open(this.journalFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
-      await this.journalHandle.write(`+${name}\n`);
-      await this.journalHandle.datasync();
-      if (++this.journalLines >= JOURNAL_COMPACT_AFTER) {
-        // The append is on disk: a failed compaction must not fail it (it is tried again later).
-        await this.compactJournal().catch(() => undefined);
-      }
+    return this.append(`+${name}\n`);
+  }
+
+  /**
+   * Records durably that an endpoint is gone and its veth is to be deleted: at the next start
+   * the endpoint's record is dropped (should its file still be there) and the veth is removed
+   * by reconcile (should the deletion not have run). The file is removed with a later save.
+   */
+  journalDeletion(endpointId: string, hostVeth: string): Promise<void> {
+    safe(endpointId);
+    const line = `-${endpointId} ${hostVeth}\n`;
+    this.liveDeletions.set(line, (this.liveDeletions.get(line) ?? 0) + 1);
+    return this.append(line);
+  }
+
+  /** The endpoint's veth is gone: its deletion line may be compacted away. */
+  deletionDone(endpointId: string, hostVeth: string): void {
+    const line = `-${endpointId} ${hostVeth}\n`;
+    const n = this.liveDeletions.get(line);
+    if (n === undefined) return;
+    if (n > 1) this.liveDeletions.set(line, n - 1);
+    else this.liveDeletions.delete(line);
+  }
+
+  private append(line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const first = this.journalQueue.length === 0;
+      this.journalQueue.push({ line, resolve, reject });
+      if (!first) return; // a group commit already queued takes this line too
+      this.journalTail = this.journalTail.then(async () => {
+        const group = this.journalQueue;
+        this.journalQueue = [];
+        try {
+          this.journalHandle ??= await fs.promises.open(this.journalFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
+          await this.journalHandle.write(group.map((g) => g.line).join(''));
+          await this.journalHandle.datasync();
+        } catch (e) {
+          for (const g of group) g.reject(e as Error);
+          return;
+        }
+        this.journalLines += group.length;
+        if (this.journalLines >= JOURNAL_COMPACT_AFTER) {
+          // The append is on disk: a failed compaction must not fail it (it is tried again later).
+          await this.compactJournal().catch(() => undefined);
+        }
+        for (const g of group) g.resolve();
+      });
     });
-    this.journalTail = next.catch(() => undefined);
-    return next;
   }
 
   /** Lines in the journal file (appends since it was last rewritten, plus what that kept). */
@@ -222,10 +283,13 @@ export class Store {
    * record owning its link is on disk, or the link is gone. Runs in the journal's own queue.
    */
   private async compactJournal(): Promise<void> {
-    const keep = [...new Set(this.snapshot().pending ?? [])];
+    // A finished deletion's line may go only once its endpoint file's removal is on disk.
+    await this.save();
+    const keep = [...new Set(this.snapshot().pending ?? [])].map((n) => `+${n}\n`);
+    for (const [line, n] of this.liveDeletions) for (let i = 0; i < n; i++) keep.push(line);
     await this.journalHandle?.close();
     this.journalHandle = undefined;
-    await writeAtomically(this.journalFile, keep.map((n) => `+${n}\n`).join(''));
+    await writeAtomically(this.journalFile, keep.join(''));
     await syncDir(this.dir);
     this.journalLines = keep.length;
   }
@@ -243,6 +307,7 @@ export class Store {
     await writeAtomically(this.journalFile, '');
     await syncDir(this.dir);
     this.journalLines = 0;
+    this.liveDeletions.clear();
   }
 
   /** Marks every object of the state (and every file on disk) for the next save. */

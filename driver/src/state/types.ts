@@ -51,4 +51,9 @@ export interface StateDocument {
    * a name here that no record owns is this driver's leftover; anything else it never made.
    */
   pending?: string[];
+  /**
+   * Veths of endpoints removed before a crash whose deletion may not have run (journalled, also
+   * in `pending`): never taken for endpoints when the store is rebuilt from the kernel.
+   */
+  deleting?: string[];
 }
