@@ -13,6 +13,8 @@ export const VETH_RETIRED_PREFIX = 'tsx';
 export const NFT_TABLE = 'tsnet';
 /** Comment put on every rule tsnet writes outside its own table (DOCKER-USER). */
 export const RULE_COMMENT = 'tsnet';
+/** The one VXLAN link per host that carries every multi-host network (routed, flannel style). */
+export const VXLAN_LINK = 'tsnet-vx';
 
 /** Default bridge name of a network: `tsn-` + first 11 hex of the network ID (15 bytes). */
 export function bridgeName(networkId: string): string {

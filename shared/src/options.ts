@@ -17,6 +17,7 @@ export const OPT = {
   containerIfacePrefix: 'com.docker.network.container_iface_prefix',
   hostBindingIPv6: 'tsnet.host_binding_ipv6',
   portRange: 'tsnet.port_range',
+  cluster: 'tsnet.cluster',
 } as const;
 
 /** Every option key tsnet accepts in `-o`, with its default and meaning (the README lists these). */
@@ -29,6 +30,7 @@ export const OPTION_DOCS: Record<string, { default: string; help: string }> = {
   [OPT.containerIfacePrefix]: { default: 'eth', help: 'Prefix of the interface name inside the container.' },
   [OPT.hostBindingIPv6]: { default: '::', help: 'Default host IPv6 address for published ports on --ipv6 networks.' },
   [OPT.portRange]: { default: '49153-65535', help: 'Range tsnet picks host ports from for `-p PORT` without a host port.' },
+  [OPT.cluster]: { default: '(none: a local network)', help: 'Name of a multi-host network: the same subnet on every host of the etcd cluster, joined over VXLAN (needs --etcd and --ipam-driver tsnet).' },
 };
 
 export const KNOWN_OPTIONS = Object.keys(OPTION_DOCS);
@@ -66,6 +68,8 @@ export interface NetworkConfig {
   ipv6Subnets: SubnetConfig[];
   /** Options exactly as given with -o. */
   raw: Record<string, string>;
+  /** Multi-host network name (tsnet.cluster), when the network spans the etcd cluster's hosts. */
+  cluster?: string;
 }
 
 /** Go's strconv.ParseBool, which Docker uses for these options. */
@@ -197,6 +201,14 @@ export function parseNetworkRequest(req: CreateNetworkRequest): NetworkConfig {
   if (ipv4.length === 0) throw new OptionError('the network has no IPv4 subnet; tsnet needs one from Docker\'s IPAM (--subnet)');
   if (ipv6 && ipv6Subnets.length === 0) throw new OptionError('--ipv6 was given but no IPv6 subnet; add --subnet with an IPv6 prefix, e.g. fd00:20::/64');
   assertNoOverlapWithin([...ipv4, ...ipv6Subnets]);
+  const cluster = raw[OPT.cluster];
+  if (cluster !== undefined) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(cluster)) {
+      throw new OptionError(`option ${OPT.cluster}: "${cluster}" is not a multi-host network name; use 1 to 63 letters, digits, "_", "." or "-", starting with a letter or digit`);
+    }
+    if (ipv6Subnets.length > 0) throw new OptionError(`option ${OPT.cluster}: multi-host networks are IPv4 only for now; drop --ipv6`);
+    if (ipv4.length !== 1) throw new OptionError(`option ${OPT.cluster}: a multi-host network has exactly one IPv4 subnet (--subnet), not ${ipv4.length}`);
+  }
 
   return {
     id: req.NetworkID,
@@ -214,6 +226,7 @@ export function parseNetworkRequest(req: CreateNetworkRequest): NetworkConfig {
     ipv4,
     ipv6Subnets,
     raw,
+    ...(cluster !== undefined ? { cluster } : {}),
   };
 }
 

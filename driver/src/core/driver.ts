@@ -15,6 +15,8 @@ import {
   vethContainerName,
   vethHostName,
   vethRetiredName,
+  OptionError,
+  VXLAN_LINK,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
   type CreateNetworkRequest,
@@ -70,6 +72,18 @@ export interface DriverDeps {
   state: StateDocument;
   /** Deletes veths after DeleteEndpoint's reply (default: a LinkReaper on `netlink`). */
   reaper?: LinkReaper;
+  /** Multi-host networks (tsnet.cluster); absent when the driver runs without etcd. */
+  cluster?: ClusterNetworkHooks;
+}
+
+/** What a multi-host network needs from the cluster module (driver/src/cluster). */
+export interface ClusterNetworkHooks {
+  /** The VXLAN link remote hosts are reached through. */
+  readonly vxlanLink: string;
+  /** Container MTU that fits in the underlay after VXLAN's 50 bytes. */
+  readonly containerMtu: number;
+  /** Bridge settings for routed multi-host traffic (proxy ARP for remote addresses of the subnet). */
+  configureBridge(bridge: string): Promise<void>;
 }
 
 
@@ -104,6 +118,10 @@ export class Driver {
 
   createNetwork(req: CreateNetworkRequest): Promise<void> {
     const config = parseNetworkRequest(req);
+    if (config.cluster !== undefined) {
+      if (!this.deps.cluster) throw new OptionError(`option tsnet.cluster: this tsnet driver has no etcd configured; start it with --etcd URL (or TSNET_ETCD) on every host`);
+      config.mtu ??= this.deps.cluster.containerMtu;
+    }
     // The lock is per network ID: two networks asking for one bridge name would otherwise both
     // pass the checks below and share the bridge. The name is held from the first moment.
     if (this.creatingLinks.has(config.bridge)) {
@@ -114,6 +132,7 @@ export class Driver {
   }
 
   private createNetworkHolding(config: NetworkConfig): Promise<void> {
+    const cluster = config.cluster !== undefined ? this.deps.cluster : undefined;
     return this.networks.exclusive(config.id, async () => {
       if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
@@ -189,6 +208,7 @@ export class Driver {
           await params.setInterface('ipv4', config.bridge, 'route_localnet', '1');
         },
       });
+      if (cluster) steps.push({ name: 'multi-host bridge settings', do: () => cluster.configureBridge(config.bridge) });
       steps.push({ name: `set ${config.bridge} up`, do: () => netlink.setLinkUp(config.bridge) });
       steps.push({
         name: 'firewall rules',
@@ -260,6 +280,8 @@ export class Driver {
     }
     const links = await this.deps.netlink.listLinks();
     const ownBridge = links.find((l) => l.name === config.bridge);
+    // A multi-host network's remote blocks are routed over the VXLAN link before it exists here.
+    const vxlan = config.cluster !== undefined ? links.find((l) => l.name === this.deps.cluster?.vxlanLink) : undefined;
     for (const family of [4, 6] as const) {
       const mine = subnets.filter((s) => s.family === family);
       if (mine.length === 0) continue;
@@ -267,6 +289,7 @@ export class Driver {
         const dst = parseCidr(r.dst);
         if (!dst || dst.prefixLength === 0) continue;
         if (ownBridge && r.ifindex === ownBridge.index) continue;
+        if (vxlan && r.ifindex === vxlan.index) continue;
         if (family === 6 && dst.network.startsWith('fe80:')) continue;
         for (const s of mine) {
           if (cidrsOverlap(s.pool, dst)) {
@@ -769,6 +792,7 @@ export function toFirewallNetwork(c: NetworkConfig): FirewallNetwork {
     icc: c.icc,
     masquerade: c.masquerade,
     internal: c.internal,
+    ...(c.cluster !== undefined ? { clusterDevice: VXLAN_LINK } : {}),
   };
 }
 

@@ -342,9 +342,18 @@ function v4v6(subnets: FirewallSubnet[], family: 4 | 6): FirewallSubnet[] {
   return subnets.filter((s) => s.family === family);
 }
 
+/** Multi-host: the network's own subnet arriving from, or leaving to, its remote hosts over the VXLAN link. */
+function clusterRules(net: FirewallNetwork, dir: 'iifname' | 'oifname', verdict: Expr): Expr[][] {
+  if (!net.clusterDevice) return [];
+  const field = dir === 'iifname' ? 'saddr' : 'daddr';
+  return v4v6(net.subnets, 4).map((s) => [match(meta(dir), net.clusterDevice!), match(payload('ip', field), prefix(s.cidr)), verdict]);
+}
+
 function inChainRules(net: FirewallNetwork): Expr[][] {
   const br = net.bridge;
   const rules: Expr[][] = [];
+  // Containers of the same network on other hosts are "the same bridge" for ICC.
+  rules.push(...clusterRules(net, 'iifname', net.icc ? { return: null } : { drop: null }));
   if (net.internal) {
     rules.push([match(meta('iifname'), br, '!='), { drop: null }]);
     rules.push(net.icc ? [{ return: null }] : [{ drop: null }]);
@@ -362,8 +371,9 @@ export const DOCKER_BRIDGE_PATTERNS = ['docker0', 'br-*'];
 
 function outChainRules(net: FirewallNetwork): Expr[][] {
   const br = net.bridge;
-  if (net.internal) return [[match(meta('oifname'), br, '!='), { drop: null }]];
+  if (net.internal) return [...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }), [match(meta('oifname'), br, '!='), { drop: null }]];
   return [
+    ...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }),
     [match(meta('oifname'), br), { return: null }],
     [match(ct('state'), ['established', 'related'], 'in'), { return: null }],
     [match(ct('status'), 'dnat', 'in'), { return: null }],
@@ -385,7 +395,9 @@ function postChainRules(net: FirewallNetwork): Expr[][] {
 
 function masqChainRules(net: FirewallNetwork): Expr[][] {
   if (net.internal || !net.masquerade) return [];
-  return [[match(meta('oifname'), net.bridge, '!='), { masquerade: null }]];
+  // Traffic to the network's remote hosts keeps its container source address.
+  const notCluster = net.clusterDevice ? [match(meta('oifname'), net.clusterDevice, '!=')] : [];
+  return [[match(meta('oifname'), net.bridge, '!='), ...notCluster, { masquerade: null }]];
 }
 
 const ruleComment = (net: FirewallNetwork) => `tsnet ${net.id.slice(0, 12)}`;

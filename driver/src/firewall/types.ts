@@ -20,6 +20,8 @@ export interface FirewallNetwork {
   icc: boolean;
   masquerade: boolean;
   internal: boolean;
+  /** Multi-host network: the VXLAN link its remote hosts are reached through. */
+  clusterDevice?: string;
 }
 
 export interface PortMapRule {
