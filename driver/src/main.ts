@@ -27,12 +27,18 @@ import { Store } from './state/store';
 import { createStatusApp, listenStatus, statusAccess } from './status/server';
 import { VERSION } from './version';
 import { activatedSocketFd } from './host/socket-activation';
+import { parseClusterConfig } from './cluster/config';
+import { Cluster, detectUnderlay } from './cluster/cluster';
 
 const USAGE = `usage: node driver/dist/main.js [options]
   --socket PATH         plugin socket dockerd connects to (default ${DEFAULT_PLUGIN_SOCKET}; env TSNET_SOCKET)
   --state-dir DIR       where networks and endpoints are persisted (default ${DEFAULT_STATE_DIR}; env TSNET_STATE_DIR)
   --status-socket PATH  read-only status API socket (default ${DEFAULT_STATUS_SOCKET}; env TSNET_STATUS_SOCKET)
   --log-level LEVEL     fatal, error, warn, info, debug or trace (default info; env TSNET_LOG_LEVEL)
+  --etcd URL[,URL...]   etcd of a multi-host cluster (env TSNET_ETCD); without it every network is local
+  --host-address IP     this host's underlay address (env TSNET_HOST_ADDRESS; default: the default route's link)
+  --etcd-ca FILE, --etcd-cert FILE, --etcd-key FILE
+                        TLS for https:// etcd URLs (env TSNET_ETCD_CA, TSNET_ETCD_CERT, TSNET_ETCD_KEY)
   --help                print this text`;
 
 function options() {
@@ -42,6 +48,11 @@ function options() {
       'state-dir': { type: 'string' },
       'status-socket': { type: 'string' },
       'log-level': { type: 'string' },
+      etcd: { type: 'string' },
+      'host-address': { type: 'string' },
+      'etcd-ca': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -56,6 +67,7 @@ function options() {
     stateDir: values['state-dir'] ?? process.env.TSNET_STATE_DIR ?? DEFAULT_STATE_DIR,
     statusSocket: values['status-socket'] ?? process.env.TSNET_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET,
     level,
+    cluster: parseClusterConfig({ etcd: values.etcd, hostAddress: values['host-address'], etcdCa: values['etcd-ca'], etcdCert: values['etcd-cert'], etcdKey: values['etcd-key'] }),
   };
 }
 
@@ -128,6 +140,11 @@ async function main(): Promise<void> {
     deleteLinks: async (names: string[]) => (await (reaperHandle ??= openNetlink())).deleteLinks(names),
     close: async () => (reaperHandle ? (await reaperHandle).close() : undefined),
   };
+  let cluster: Cluster | undefined;
+  if (opts.cluster) {
+    cluster = new Cluster(opts.cluster, await detectUnderlay(netlink, opts.cluster.hostAddress), opts.stateDir, log);
+    await cluster.start();
+  }
   const deps = {
     reaper: new LinkReaper(reaperNetlink, deleteDelayMs),
     netlink,
@@ -139,6 +156,7 @@ async function main(): Promise<void> {
     boundSockets: async () =>
       (await netlink.listSockets()).map((s) => ({ proto: s.proto.startsWith('tcp') ? ('tcp' as const) : ('udp' as const), family: s.proto.endsWith('6') ? (6 as const) : (4 as const), address: s.localAddress, port: s.localPort })),
     state: loaded.state,
+    ...(cluster ? { cluster } : {}),
   };
   const driver = new Driver(deps);
   const rec = await reconcile(driver, deps, loaded.quarantined.length > 0, loaded.orphanEndpoints);
@@ -157,10 +175,11 @@ async function main(): Promise<void> {
     networks: await driver.describe(),
     calls: metrics.snapshot(),
     warnings,
+    ...(cluster ? { cluster: cluster.status() } : {}),
   });
 
   const activated = activatedSocketFd() !== undefined;
-  const plugin = await listenPlugin(createApp(driver, metrics, log), opts.socket);
+  const plugin = await listenPlugin(createApp(driver, metrics, log, cluster ? { ipam: cluster.ipam } : {}), opts.socket);
   let status: Server | undefined;
   try {
     const access = statusAccess(process.env.TSNET_STATUS_GID, process.env.TSNET_PLUGIN === '1');
@@ -199,7 +218,7 @@ async function main(): Promise<void> {
     // Veths already retired are deleted first (a batch takes tens of ms), so none is left behind.
     void driver.background
       .drain()
-      .then(() => Promise.all([netlink.close(), conntrack.close(), reaperNetlink.close()]))
+      .then(() => Promise.all([netlink.close(), conntrack.close(), reaperNetlink.close(), cluster?.stop()]))
       .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -98,6 +98,33 @@ export interface StatusReport {
   calls: Record<string, MethodStats>;
   /** Problems found at start (unreadable store, objects that could not be re-created...). */
   warnings: string[];
+  /** Multi-host state, when the driver runs with --etcd. */
+  cluster?: ClusterStatus;
+}
+
+export interface ClusterHostStatus {
+  /** Underlay (VTEP) address; also the host's ID in etcd. */
+  address: string;
+  hostname: string;
+  /** MAC of the host's VXLAN link. */
+  vtepMac: string;
+  /** Seconds since the host registered its current lease. */
+  leaseAgeSeconds: number;
+  /** Address blocks the host owns, per pool. */
+  blocks: string[];
+  self: boolean;
+}
+
+export interface ClusterStatus {
+  etcd: { endpoints: string[]; healthy: boolean; lastError?: string };
+  vxlan: { link: string; vni: number; port: number; mtu: number; containerMtu: number };
+  self: string;
+  hosts: ClusterHostStatus[];
+  pools: Array<{ cidr: string; gateway?: string; ownBlocks: string[]; allocated: number }>;
+  /** Routes to remote blocks programmed on the VXLAN link: "10.60.0.64/26 via 172.30.250.12". */
+  remoteRoutes: string[];
+  /** Underlay addresses allowed to send VXLAN to this host. */
+  allowedVteps: string[];
 }
 
 /** Counters of one network interface of the host (the kernel's link statistics, /sys/class/net/NAME/statistics). */

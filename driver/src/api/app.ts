@@ -9,6 +9,7 @@ import { PLUGIN_CONTENT_TYPE, type CapabilitiesResponse } from '@tsnet/shared';
 import type { Driver, Logger } from '../core/driver';
 import type { Metrics } from '../core/metrics';
 import * as schema from './schemas';
+import type { ClusterIpam } from '../cluster/ipam';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -23,6 +24,8 @@ type Handler = (body: unknown) => Promise<unknown> | unknown;
 
 export interface AppOptions {
   requestTimeoutMs?: number;
+  /** Docker's remote IPAM API for multi-host networks (only with --etcd). */
+  ipam?: ClusterIpam;
 }
 
 export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: AppOptions = {}): express.Express {
@@ -31,7 +34,7 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
   app.disable('x-powered-by');
   app.use(express.json({ type: () => true, limit: MAX_BODY_BYTES, strict: true }));
 
-  const route = (method: string, handler: Handler, needsBody = true) => {
+  const route = (method: string, handler: Handler, needsBody = true, errorKey: 'Err' | 'Error' = 'Err') => {
     app.post(`/${method}`, async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       let failed = false;
@@ -49,7 +52,8 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
         failed = true;
         const message = errorMessage(method, err);
         log.warn({ method, err: message }, 'request refused');
-        res.type(PLUGIN_CONTENT_TYPE).json({ Err: message });
+        // libnetwork's remote IPAM client reads "Error"; the network driver client reads "Err".
+        res.type(PLUGIN_CONTENT_TYPE).json(errorKey === 'Error' ? { Error: message, Err: message } : { Err: message });
       } finally {
         metrics.record(method.replace('NetworkDriver.', ''), Number(process.hrtime.bigint() - started) / 1e6, failed);
       }
@@ -62,7 +66,17 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
     return r.data;
   };
 
-  route('Plugin.Activate', () => ({ Implements: ['NetworkDriver'] }), false);
+  const ipam = opts.ipam;
+  route('Plugin.Activate', () => ({ Implements: ipam ? ['NetworkDriver', 'IpamDriver'] : ['NetworkDriver'] }), false);
+  if (ipam) {
+    const ipamRoute = (method: string, handler: Handler, needsBody = true) => route(`IpamDriver.${method}`, handler, needsBody, 'Error');
+    ipamRoute('GetCapabilities', () => ipam.capabilities(), false);
+    ipamRoute('GetDefaultAddressSpaces', () => ipam.addressSpaces(), false);
+    ipamRoute('RequestPool', (b) => ipam.requestPool(parse('RequestPool', schema.requestPool, b)));
+    ipamRoute('ReleasePool', (b) => ipam.releasePool(parse('ReleasePool', schema.releasePool, b)));
+    ipamRoute('RequestAddress', (b) => ipam.requestAddress(parse('RequestAddress', schema.requestAddress, b)));
+    ipamRoute('ReleaseAddress', (b) => ipam.releaseAddress(parse('ReleaseAddress', schema.releaseAddress, b)));
+  }
   route('NetworkDriver.GetCapabilities', (): CapabilitiesResponse => ({ Scope: 'local', ConnectivityScope: 'local' }), false);
   route('NetworkDriver.CreateNetwork', (b) => driver.createNetwork(parse('CreateNetwork', schema.createNetwork, b) as never));
   route('NetworkDriver.DeleteNetwork', (b) => driver.deleteNetwork(parse('DeleteNetwork', schema.networkOnly, b).NetworkID));

@@ -60,3 +60,23 @@ export function describeIssues(method: string, err: z.ZodError): string {
   });
   return `${method}: invalid request (${parts.join('; ')})`;
 }
+
+// ---- remote IPAM (libnetwork ipams/remote/api) ----
+
+export const requestPool = z.object({
+  AddressSpace: z.string().optional(),
+  Pool: z.string().optional(),
+  SubPool: z.string().optional(),
+  Options: z.record(z.string(), z.string()).nullish(),
+  V6: z.boolean().optional(),
+});
+
+export const releasePool = z.object({ PoolID: z.string().min(1) });
+
+export const requestAddress = z.object({
+  PoolID: z.string().min(1),
+  Address: z.string().optional(),
+  Options: z.record(z.string(), z.string()).nullish(),
+});
+
+export const releaseAddress = z.object({ PoolID: z.string().min(1), Address: z.string().min(1) });

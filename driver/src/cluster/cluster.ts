@@ -1,0 +1,355 @@
+/**
+ * The multi-host control plane of one host: registers the host in etcd on a lease, watches the
+ * other hosts and the address blocks, and keeps the kernel equal to what etcd says:
+ *   - one VXLAN link (VXLAN_LINK) for every multi-host network, MTU = underlay - 50;
+ *   - per remote live host: one FDB entry, one neighbour, one onlink route per block it owns in a
+ *     pool used on this host (flannel's routed vxlan: state grows with hosts, not containers);
+ *   - the underlay filter's set of known hosts.
+ * etcd going away changes nothing in the kernel: entries are only removed when etcd says a host
+ * is gone (its lease expired) or a block was released. Everything converges when etcd returns.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { VXLAN_LINK, type ClusterStatus } from '@tsnet/shared';
+import type { Logger } from '../core/driver';
+import type { ClusterNetworkHooks } from '../core/driver';
+import type { NetlinkHandle } from '../netlink/types';
+import { writeInterfaceSysctl, writeSysctl } from '../host/sysctl';
+import { keyCidr } from './blocks';
+import { vtepMac, VXLAN_OVERHEAD, type ClusterConfig } from './config';
+import { blockKey, bounded, connectEtcd, hostKey, poolKey, PREFIX, type BlockRecord, type HostRecord, type PoolRecord } from './etcd';
+import { ClusterIpam, type IpamCoordinator } from './ipam';
+import { openClusterKernel, type ClusterKernel, type DesiredPeers } from './kernel';
+import { UnderlayFilter } from './underlay-filter';
+
+export interface Underlay {
+  address: string;
+  ifindex: number;
+  mtu: number;
+  link: string;
+}
+
+/** The underlay: the given address's link, else the IPv4 address of the default route's link. */
+export async function detectUnderlay(netlink: NetlinkHandle, wanted?: string): Promise<Underlay> {
+  const links = await netlink.listLinks();
+  const addrs = (await netlink.listAddresses()).filter((a) => a.family === 4);
+  if (wanted) {
+    const a = addrs.find((x) => x.cidr.split('/')[0] === wanted);
+    if (!a) throw new Error(`--host-address ${wanted} is not an address of this host; give one of ${addrs.map((x) => x.cidr.split('/')[0]).join(', ') || '(none)'}`);
+    const l = links.find((x) => x.index === a.ifindex)!;
+    return { address: wanted, ifindex: l.index, mtu: l.mtu, link: l.name };
+  }
+  const def = (await netlink.listRoutes(4)).find((r) => r.dst === '0.0.0.0/0' && r.ifindex !== undefined && r.table === 254);
+  if (!def) throw new Error('cannot find the underlay: no IPv4 default route; give the host\'s underlay address with --host-address IP (or TSNET_HOST_ADDRESS)');
+  const a = addrs.find((x) => x.ifindex === def.ifindex);
+  const l = links.find((x) => x.index === def.ifindex);
+  if (!a || !l) throw new Error(`the default route's link (ifindex ${def.ifindex}) has no IPv4 address; give --host-address IP`);
+  return { address: a.cidr.split('/')[0], ifindex: l.index, mtu: l.mtu, link: l.name };
+}
+
+export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
+  readonly vxlanLink = VXLAN_LINK;
+  readonly containerMtu: number;
+  readonly self: string;
+  readonly ipam: ClusterIpam;
+  private readonly kernel: ClusterKernel;
+  private readonly filter = new UnderlayFilter();
+  private etcd!: Etcd3;
+  private lease?: Lease;
+  private watcher?: Watcher;
+  private synced = false;
+  private stopped = false;
+  private healthy = false;
+  private lastError?: string;
+  private readonly hosts = new Map<string, HostRecord>();
+  private readonly pools = new Map<string, PoolRecord>();
+  /** pool cidr -> block cidr -> owner host */
+  private readonly blocks = new Map<string, Map<string, string>>();
+  private convergeTimer?: NodeJS.Timeout;
+  private converging: Promise<void> = Promise.resolve();
+  private remoteRoutes: string[] = [];
+  private registeredAt = new Date().toISOString();
+
+  constructor(
+    private readonly cfg: ClusterConfig,
+    private readonly underlay: Underlay,
+    stateDir: string,
+    private readonly log: Logger,
+  ) {
+    this.self = underlay.address;
+    this.containerMtu = underlay.mtu - VXLAN_OVERHEAD;
+    this.kernel = openClusterKernel();
+    this.ipam = new ClusterIpam(path.join(stateDir, 'cluster-ipam.json'), this);
+  }
+
+  private get record(): HostRecord {
+    return { address: this.self, hostname: os.hostname(), mac: vtepMac(this.self), vni: this.cfg.vni, port: this.cfg.port, registeredAt: this.registeredAt };
+  }
+
+  async start(): Promise<void> {
+    this.ipam.load();
+    await this.kernel.ensureVxlan({ name: VXLAN_LINK, vni: this.cfg.vni, local: this.self, port: this.cfg.port, linkIndex: this.underlay.ifindex, mtu: this.containerMtu, mac: vtepMac(this.self) });
+    await writeSysctl('net.ipv4.ip_forward', '1');
+    this.etcd = connectEtcd(this.cfg);
+    void this.connectLoop();
+  }
+
+  /** Registers and starts watching; retried until etcd answers. Never clears the kernel. */
+  private async connectLoop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.register();
+        await this.syncAndWatch();
+        return;
+      } catch (e) {
+        this.noteError(e);
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  }
+
+  private noteError(e: unknown): void {
+    const msg = (e as Error).message ?? String(e);
+    if (this.healthy || this.lastError !== msg) this.log.warn({ err: msg }, 'etcd not reachable; the data plane keeps its current state');
+    this.healthy = false;
+    this.lastError = msg;
+  }
+
+  private async register(): Promise<void> {
+    const lease = this.etcd.lease(this.cfg.leaseTtl, { autoKeepAlive: true });
+    lease.on('lost', (err) => {
+      if (this.stopped) return;
+      this.noteError(err);
+      this.lease = undefined;
+      void this.reRegisterLoop();
+    });
+    lease.on('keepaliveSucceeded', () => {
+      if (!this.healthy) this.log.info('etcd reachable again');
+      this.healthy = true;
+      this.lastError = undefined;
+    });
+    this.registeredAt = new Date().toISOString();
+    await bounded('registering this host', this.cfg.endpoints, this.cfg.consensusTimeoutMs, lease.put(hostKey(this.self)).value(JSON.stringify(this.record)).exec());
+    this.lease = lease;
+    this.healthy = true;
+    this.lastError = undefined;
+    this.log.info({ host: this.self, ttl: this.cfg.leaseTtl }, 'registered in etcd');
+  }
+
+  private async reRegisterLoop(): Promise<void> {
+    while (!this.stopped && !this.lease) {
+      try {
+        await this.register();
+        // The watch may have missed events while etcd was away: read everything again.
+        await this.resync();
+      } catch (e) {
+        this.noteError(e);
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  }
+
+  private async resync(): Promise<void> {
+    const res = await bounded('reading the cluster', this.cfg.endpoints, this.cfg.consensusTimeoutMs, this.etcd.getAll().prefix(PREFIX).exec());
+    this.hosts.clear();
+    this.pools.clear();
+    this.blocks.clear();
+    for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString());
+    this.synced = true;
+    this.scheduleConverge();
+    return void res;
+  }
+
+  private async syncAndWatch(): Promise<void> {
+    const res = await bounded('reading the cluster', this.cfg.endpoints, this.cfg.consensusTimeoutMs, this.etcd.getAll().prefix(PREFIX).exec());
+    this.hosts.clear();
+    this.pools.clear();
+    this.blocks.clear();
+    for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString());
+    this.synced = true;
+    this.scheduleConverge(0);
+    const w = await this.etcd
+      .watch()
+      .prefix(PREFIX)
+      .startRevision(String(Number(res.header.revision) + 1))
+      .create();
+    w.on('put', (kv) => {
+      this.apply('put', kv.key.toString(), kv.value.toString());
+      this.scheduleConverge();
+    });
+    w.on('delete', (kv) => {
+      this.apply('delete', kv.key.toString(), '');
+      this.scheduleConverge();
+    });
+    w.on('disconnected', (e) => this.noteError(e));
+    w.on('connected', () => {
+      this.healthy = true;
+      this.lastError = undefined;
+    });
+    w.on('error', (e) => this.noteError(e));
+    this.watcher = w;
+  }
+
+  private apply(kind: 'put' | 'delete', key: string, value: string): void {
+    const rest = key.slice(PREFIX.length).split('/');
+    try {
+      if (rest[0] === 'hosts' && rest.length === 2) {
+        if (kind === 'put') this.hosts.set(rest[1], JSON.parse(value) as HostRecord);
+        else this.hosts.delete(rest[1]);
+      } else if (rest[0] === 'pools' && rest.length === 2) {
+        const cidr = keyCidr(rest[1]);
+        if (kind === 'put') this.pools.set(cidr, JSON.parse(value) as PoolRecord);
+        else this.pools.delete(cidr);
+      } else if (rest[0] === 'blocks' && rest.length === 3) {
+        const pool = keyCidr(rest[1]);
+        const block = keyCidr(rest[2]);
+        let m = this.blocks.get(pool);
+        if (!m) this.blocks.set(pool, (m = new Map()));
+        if (kind === 'put') m.set(block, (JSON.parse(value) as BlockRecord).host);
+        else m.delete(block);
+      }
+    } catch (e) {
+      this.log.warn({ key, err: (e as Error).message }, 'ignoring an unreadable etcd record');
+    }
+  }
+
+  desired(): DesiredPeers {
+    const want: DesiredPeers = { routes: [], neighbours: [], fdb: [] };
+    const local = new Set(this.ipam.localPools().map((p) => p.cidr));
+    for (const h of this.hosts.values()) {
+      if (h.address === this.self) continue;
+      want.fdb.push({ mac: h.mac, dst: h.address });
+      want.neighbours.push({ ip: h.address, mac: h.mac });
+    }
+    for (const [pool, blocks] of this.blocks) {
+      if (!local.has(pool)) continue;
+      for (const [block, owner] of blocks) {
+        if (owner !== this.self && this.hosts.has(owner)) want.routes.push({ dst: block, gateway: owner });
+      }
+    }
+    return want;
+  }
+
+  scheduleConverge(delayMs = 20): void {
+    if (!this.synced || this.stopped) return;
+    clearTimeout(this.convergeTimer);
+    this.convergeTimer = setTimeout(() => {
+      this.converging = this.converging.then(() => this.converge()).catch((e) => this.log.error({ err: String(e) }, 'programming remote hosts failed; retrying'));
+    }, delayMs);
+  }
+
+  /** Makes the kernel match the view; on failure tries again a little later. */
+  private async converge(): Promise<void> {
+    const want = this.desired();
+    try {
+      const r = await this.kernel.converge(VXLAN_LINK, want);
+      await this.filter.apply(this.cfg.port, [...this.hosts.keys()]);
+      this.remoteRoutes = want.routes.map((x) => `${x.dst} via ${x.gateway}`).sort();
+      if (r.added || r.removed) this.log.info({ ...r, hosts: this.hosts.size }, 'remote hosts programmed');
+    } catch (e) {
+      this.log.error({ err: String(e) }, 'programming remote hosts failed; retrying in 1 s');
+      setTimeout(() => this.scheduleConverge(0), 1000).unref();
+    }
+  }
+
+  // ---- ClusterNetworkHooks ----------------------------------------------------------------
+
+  async configureBridge(bridge: string): Promise<void> {
+    // Containers see the whole subnet on-link; the bridge answers ARP for addresses routed to
+    // other hosts, at once (the default proxy_delay holds answers up to 0.8 s).
+    await writeInterfaceSysctl('ipv4', bridge, 'proxy_arp', '1');
+    await writeSysctl(`net/ipv4/neigh/${bridge}/proxy_delay`, '0');
+  }
+
+  // ---- IpamCoordinator ---------------------------------------------------------------------
+
+  private within<T>(what: string, p: Promise<T>): Promise<T> {
+    return bounded(what, this.cfg.endpoints, this.cfg.consensusTimeoutMs, p);
+  }
+
+  async ensurePool(cidr: string): Promise<PoolRecord> {
+    const key = poolKey(cidr);
+    const rec: PoolRecord = { cidr };
+    await this.within(`creating multi-host subnet ${cidr}`, this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(JSON.stringify(rec))).commit());
+    const now = await this.within(`reading multi-host subnet ${cidr}`, this.etcd.get(key).string());
+    const got = now ? (JSON.parse(now) as PoolRecord) : rec;
+    this.pools.set(cidr, got);
+    return got;
+  }
+
+  async settleGateway(cidr: string, wanted: string): Promise<string> {
+    const key = poolKey(cidr);
+    for (let i = 0; i < 5; i++) {
+      const res = await this.within(`setting the gateway of ${cidr}`, this.etcd.get(key).exec());
+      const kv = res.kvs[0];
+      const cur: PoolRecord = kv ? (JSON.parse(kv.value.toString()) as PoolRecord) : { cidr };
+      if (cur.gateway) return cur.gateway;
+      const next = JSON.stringify({ ...cur, gateway: wanted });
+      const txn = kv ? this.etcd.if(key, 'Mod', '==', kv.mod_revision) : this.etcd.if(key, 'Create', '==', 0);
+      const r = await this.within(`setting the gateway of ${cidr}`, txn.then(this.etcd.put(key).value(next)).commit());
+      if (r.succeeded) return wanted;
+    }
+    throw new Error(`setting the gateway of ${cidr}: too much contention in etcd; retry`);
+  }
+
+  async claimBlock(pool: string, block: string): Promise<boolean> {
+    const key = blockKey(pool, block);
+    const rec: BlockRecord = { host: this.self };
+    const r = await this.within(`a new address block of ${pool} for this host`, this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(JSON.stringify(rec))).commit());
+    if (r.succeeded) {
+      this.apply('put', key, JSON.stringify(rec));
+      this.log.info({ pool, block }, 'claimed address block');
+      return true;
+    }
+    const cur = await this.within(`reading block ${block}`, this.etcd.get(key).string());
+    if (cur) this.apply('put', key, cur);
+    return cur !== null && (JSON.parse(cur) as BlockRecord).host === this.self;
+  }
+
+  blockOwner(pool: string, block: string): string | undefined {
+    return this.blocks.get(pool)?.get(block);
+  }
+
+  async releaseBlocks(pool: string, blocks: string[]): Promise<void> {
+    const mine = JSON.stringify({ host: this.self } satisfies BlockRecord);
+    for (const b of blocks) {
+      const key = blockKey(pool, b);
+      await this.within(`releasing block ${b}`, this.etcd.if(key, 'Value', '==', mine).then(this.etcd.delete().key(key)).commit());
+    }
+  }
+
+  localPoolsChanged(): void {
+    this.scheduleConverge();
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+
+  status(): ClusterStatus {
+    const now = Date.now();
+    const blocksOf = (host: string) => [...this.blocks.values()].flatMap((m) => [...m].filter(([, h]) => h === host).map(([b]) => b)).sort();
+    return {
+      etcd: { endpoints: this.cfg.endpoints, healthy: this.healthy, ...(this.lastError ? { lastError: this.lastError } : {}) },
+      vxlan: { link: VXLAN_LINK, vni: this.cfg.vni, port: this.cfg.port, mtu: this.containerMtu, containerMtu: this.containerMtu },
+      self: this.self,
+      hosts: [...this.hosts.values()]
+        .map((h) => ({ address: h.address, hostname: h.hostname, vtepMac: h.mac, leaseAgeSeconds: Math.max(0, Math.round((now - Date.parse(h.registeredAt)) / 1000)), blocks: blocksOf(h.address), self: h.address === this.self }))
+        .sort((a, b) => a.address.localeCompare(b.address)),
+      pools: this.ipam.localPools().map((p) => ({ cidr: p.cidr, ...(p.gateway ? { gateway: p.gateway } : {}), ownBlocks: [...p.blocks], allocated: p.allocated.length })),
+      remoteRoutes: this.remoteRoutes,
+      allowedVteps: [...this.hosts.keys()].sort(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.convergeTimer);
+    await this.watcher?.cancel().catch(() => undefined);
+    // The lease is left to expire, not revoked: a restarting driver re-registers within the TTL
+    // and no other host drops its routes in between.
+    this.lease?.release();
+    this.etcd?.close();
+    await this.kernel.close();
+    await this.filter.close();
+  }
+}

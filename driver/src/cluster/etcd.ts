@@ -1,0 +1,66 @@
+/**
+ * tsnet's keys in etcd (through the etcd3 client), O(hosts + blocks), never per container:
+ *   /tsnet/v1/hosts/<underlay address>          {address, hostname, mac, vni, port, registeredAt}, on the host's lease
+ *   /tsnet/v1/pools/<cidr>                       {cidr, gateway?}
+ *   /tsnet/v1/blocks/<pool cidr>/<block cidr>    {host}   (no lease: a host that comes back keeps its blocks)
+ * Every call is bounded in time: a caller that needs consensus gets a clear error, never a hang.
+ */
+import { Etcd3, type IOptions } from 'etcd3';
+import type { ClusterConfig } from './config';
+import { cidrKey } from './blocks';
+
+export const PREFIX = '/tsnet/v1/';
+export const hostKey = (address: string) => `${PREFIX}hosts/${address}`;
+export const poolKey = (cidr: string) => `${PREFIX}pools/${cidrKey(cidr)}`;
+export const blockKey = (pool: string, block: string) => `${PREFIX}blocks/${cidrKey(pool)}/${cidrKey(block)}`;
+
+export interface HostRecord {
+  address: string;
+  hostname: string;
+  mac: string;
+  vni: number;
+  port: number;
+  registeredAt: string;
+}
+export interface PoolRecord {
+  cidr: string;
+  gateway?: string;
+}
+export interface BlockRecord {
+  host: string;
+}
+
+export class EtcdUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EtcdUnavailable';
+  }
+}
+
+export function connectEtcd(cfg: ClusterConfig): Etcd3 {
+  const opts: IOptions = {
+    hosts: cfg.endpoints,
+    dialTimeout: cfg.consensusTimeoutMs,
+    // Unary calls end at the deadline; watch and keepalive streams live on.
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.consensusTimeoutMs }),
+  };
+  if (cfg.tls) opts.credentials = { rootCertificate: cfg.tls.ca, ...(cfg.tls.cert ? { certChain: cfg.tls.cert, privateKey: cfg.tls.key } : {}) };
+  return new Etcd3(opts);
+}
+
+/** Runs an etcd call; after `ms` (or an etcd error) it fails with a message saying what waited for etcd. */
+export async function bounded<T>(what: string, endpoints: string[], ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => undefined);
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new EtcdUnavailable(`${what} needs etcd (${endpoints.join(', ')}), which did not answer within ${ms / 1000} s; running containers are not affected; retry when etcd is back`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } catch (e) {
+    if (e instanceof EtcdUnavailable) throw e;
+    throw new EtcdUnavailable(`${what} needs etcd (${endpoints.join(', ')}), which failed: ${(e as Error).message}; running containers are not affected`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
