@@ -20,6 +20,13 @@ IMAGE=tsnet-test-busybox:latest
 NODE=$(command -v node)
 
 die() { echo "multihost: $*" >&2; exit 1; }
+
+# The daemons started here must not inherit the descriptor of a lock the caller holds
+# (flock /tmp/tsnet-test.lock ...): they would hold it for as long as they run.
+for fd in /proc/$$/fd/*; do
+  n=${fd##*/}
+  if [ "$n" -gt 2 ] 2>/dev/null && [ "$(readlink "$fd" 2>/dev/null)" = /tmp/tsnet-test.lock ]; then eval "exec $n>&-"; fi
+done
 host_ip() { echo "$UL_NET.$((10 + $1))"; }
 
 ensure_packages() {
@@ -189,7 +196,7 @@ stop_host() {
 umount_all() {
   # Mounts made in the private mount namespace die with it; these guard against a shared propagation.
   local r=$1
-  grep -o " $r/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $r/[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 start_host() {

@@ -69,7 +69,16 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
   const ipam = opts.ipam;
   route('Plugin.Activate', () => ({ Implements: ipam ? ['NetworkDriver', 'IpamDriver'] : ['NetworkDriver'] }), false);
   if (ipam) {
-    const ipamRoute = (method: string, handler: Handler, needsBody = true) => route(`IpamDriver.${method}`, handler, needsBody, 'Error');
+    const ipamRoute = (method: string, handler: Handler, needsBody = true) =>
+      route(
+        `IpamDriver.${method}`,
+        (b) => {
+          log.debug({ method: `IpamDriver.${method}`, body: b }, 'IPAM request');
+          return handler(b);
+        },
+        needsBody,
+        'Error',
+      );
     ipamRoute('GetCapabilities', () => ipam.capabilities(), false);
     ipamRoute('GetDefaultAddressSpaces', () => ipam.addressSpaces(), false);
     ipamRoute('RequestPool', (b) => ipam.requestPool(parse('RequestPool', schema.requestPool, b)));
