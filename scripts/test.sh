@@ -41,11 +41,13 @@ run_suite() {
   return 0
 }
 
-only=${TSNET_SUITES:-unit kernel docker plugin extension}
+only=${TSNET_SUITES:-unit kernel docker multihost plugin extension}
 for suite in $only; do
   case $suite in
     unit) run_suite unit 'test/dist/unit/**/*.test.js' ;;
     kernel) run_suite kernel 'test/dist/kernel/**/*.test.js' ;;
+    # three Docker engines in namespaces + etcd (scripts/multihost.sh), torn down at the end
+    multihost) run_suite multihost --timeout 300000 --require test/dist/multihost/env.js 'test/dist/multihost/**/*.test.js' ;;
     docker) TSNET_TEST_DRIVER_LOG=test-artifacts/driver.log run_suite docker --require test/dist/docker/env.js 'test/dist/docker/**/*.test.js' ;;
     plugin)
       if [ -f scripts/test-plugin.sh ]; then

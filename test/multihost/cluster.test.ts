@@ -1,0 +1,245 @@
+/**
+ * Multi-host networks on three real Docker engines (scripts/multihost.sh): VXLAN in the kernel,
+ * etcd as the control plane. Each "host" is a network + mount namespace with its own dockerd and
+ * tsnet driver on the underlay bridge mh-ul.
+ */
+import * as assert from 'node:assert/strict';
+import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf, routes, sh, statusSock } from './env';
+
+const NET = 'mhnet';
+const SUBNET = '10.60.0.0/16';
+const all = Array.from({ length: HOSTS }, (_, k) => k + 1);
+
+async function createClusterNet(i: number, name = NET, subnet = SUBNET): Promise<void> {
+  await docker(i, 'network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', subnet, '-o', `tsnet.cluster=${name}`, name);
+}
+
+async function ping(i: number, from: string, ip: string, count = 2): Promise<boolean> {
+  try {
+    await docker(i, 'exec', from, 'ping', '-c', String(count), '-W', '2', ip);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function status(i: number): Promise<{ cluster: { hosts: { address: string; blocks: string[] }[]; remoteRoutes: string[]; etcd: { healthy: boolean } } }> {
+  const out = await sh('curl', ['-s', '--unix-socket', statusSock(i), 'http://x/status']);
+  return JSON.parse(out);
+}
+
+/** `n` UDP datagrams of `size` bytes from container (hostA, a) to ip:port in container (hostB, b); returns how many arrived intact. */
+async function udp(hostA: number, a: string, hostB: number, b: string, ip: string, size: number, n = 5): Promise<number> {
+  const rx = nodeIn(
+    await pidOf(hostB, b),
+    `const s=require('dgram').createSocket('udp4');let ok=0;s.on('message',m=>{if(m.length===${size}&&m.every(x=>x===7))ok++});s.bind(9999);setTimeout(()=>{console.log(ok);process.exit(0)},3000)`,
+  );
+  await new Promise((r) => setTimeout(r, 700));
+  await nodeIn(await pidOf(hostA, a), `const s=require('dgram').createSocket('udp4');let k=0;const go=()=>{if(k++<${n})s.send(Buffer.alloc(${size},7),9999,'${ip}',()=>setTimeout(go,50));else s.close()};go()`);
+  return Number((await rx).trim());
+}
+
+describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
+  this.timeout(240_000);
+  const ips: Record<number, string> = {};
+
+  before(async () => {
+    for (const i of all) await createClusterNet(i);
+    for (const i of all) {
+      await docker(i, 'run', '-d', '--restart', 'always', '--name', `web${i}`, '--network', NET, IMAGE, 'sh', '-c', 'head -c 10485760 /dev/zero > /www/big && httpd -f -p 80 -h /www');
+      ips[i] = await ipOf(i, `web${i}`, NET);
+    }
+  });
+
+  it('gives containers on different hosts distinct addresses from per-host blocks, recorded in etcd as O(hosts + blocks) keys', async () => {
+    assert.equal(new Set(Object.values(ips)).size, HOSTS, `addresses ${JSON.stringify(ips)}`);
+    const keys = (await sh('etcdctl', ['--endpoints', 'http://172.30.250.1:2379', 'get', '--prefix', '--keys-only', '/tsnet/'])).split('\n').filter(Boolean);
+    assert.equal(keys.filter((k) => k.includes('/hosts/')).length, HOSTS);
+    assert.equal(keys.filter((k) => k.includes('/blocks/')).length, HOSTS, keys.join(' '));
+    const st = await status(1);
+    assert.equal(st.cluster.hosts.length, HOSTS);
+    assert.equal(st.cluster.remoteRoutes.length, HOSTS - 1, st.cluster.remoteRoutes.join(', '));
+  });
+
+  it('carries ICMP, TCP and UDP between containers on all three hosts', async () => {
+    for (const a of all) {
+      for (const b of all) {
+        if (a === b) continue;
+        assert.ok(await ping(a, `web${a}`, ips[b]), `ping web${a} (host ${a}) -> ${ips[b]} (host ${b})`);
+        const page = await docker(a, 'exec', `web${a}`, 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ips[b]} 80`);
+        assert.match(page, /tsnet test page/, `TCP web${a} -> ${ips[b]}`);
+      }
+    }
+    assert.equal(await udp(1, 'web1', 2, 'web2', ips[2], 512), 5, 'UDP host 1 -> host 2');
+    assert.equal(await udp(3, 'web3', 1, 'web1', ips[1], 512), 5, 'UDP host 3 -> host 1');
+  });
+
+  it('moves full-MTU packets with DF set (container MTU = underlay - 50) and a 10 MB TCP transfer', async () => {
+    const mtu = Number((await docker(1, 'exec', 'web1', 'cat', '/sys/class/net/eth0/mtu')).trim());
+    assert.equal(mtu, 1450);
+    // Linux sets DF on UDP by default (PMTU discovery): 1450 - 28 bytes of payload fill the MTU.
+    assert.equal(await udp(1, 'web1', 3, 'web3', ips[3], mtu - 28), 5, 'full-size UDP host 1 -> host 3');
+    const bytes = await docker(2, 'exec', 'web2', 'sh', '-c', `printf 'GET /big HTTP/1.0\\r\\n\\r\\n' | nc -w 10 ${ips[1]} 80 | wc -c`);
+    assert.ok(Number(bytes.trim()) > 10 * 1024 * 1024, `received ${bytes.trim()} bytes`);
+  });
+
+  it('runs containers in parallel on every host at once with distinct addresses, all reachable from every host', async function () {
+    const per = Number(process.env.TSNET_MH_PARALLEL ?? 20);
+    const names: [number, string][] = all.flatMap((i) => Array.from({ length: per }, (_, k) => [i, `par${i}-${k}`] as [number, string]));
+    try {
+      await Promise.all(all.map((i) => Promise.all(names.filter(([h]) => h === i).map(([, n]) => docker(i, 'run', '-d', '--name', n, '--network', NET, IMAGE, 'sleep', '600')))));
+      const addrs = await Promise.all(names.map(([h, n]) => ipOf(h, n, NET)));
+      assert.equal(new Set(addrs).size, names.length, 'every address distinct');
+      for (const i of all) {
+        const script = addrs.map((ip) => `ping -c 1 -W 2 ${ip} >/dev/null || echo FAIL ${ip}`).join('; ');
+        const out = await docker(i, 'exec', `web${i}`, 'sh', '-c', script);
+        assert.equal(out.trim(), '', `unreachable from host ${i}: ${out.trim()}`);
+      }
+    } finally {
+      await Promise.all(all.map((i) => docker(i, 'rm', '-f', ...names.filter(([h]) => h === i).map(([, n]) => n)).catch(() => undefined)));
+    }
+  });
+
+  it('releases a removed container\'s address for reuse', async () => {
+    await docker(2, 'run', '-d', '--name', 'reuse', '--network', NET, IMAGE, 'sleep', '600');
+    const ip = await ipOf(2, 'reuse', NET);
+    await docker(2, 'rm', '-f', 'reuse');
+    await docker(2, 'run', '-d', '--name', 'reuse', '--network', NET, '--ip', ip, IMAGE, 'sleep', '600');
+    assert.equal(await ipOf(2, 'reuse', NET), ip);
+    await docker(2, 'rm', '-f', 'reuse');
+  });
+
+  it('refuses --ip in another host\'s block with a clear error, and honours --ip in a free block cluster-wide', async () => {
+    await assert.rejects(docker(1, 'run', '--rm', '--network', NET, '--ip', ips[2], IMAGE, 'true'), /belongs to host 172\.30\.250\.12/);
+    await docker(1, 'run', '-d', '--name', 'pinned', '--network', NET, '--ip', '10.60.200.10', IMAGE, 'sleep', '600');
+    try {
+      assert.ok(await eventually('route to the new block on host 3', async () => (await routes(3)).some((r) => r.startsWith('10.60.200.0/26 via 172.30.250.11')), 5000));
+      assert.ok(await ping(3, 'web3', '10.60.200.10'));
+      await assert.rejects(docker(3, 'run', '--rm', '--network', NET, '--ip', '10.60.200.11', IMAGE, 'true'), /belongs to host 172\.30\.250\.11/);
+    } finally {
+      await docker(1, 'rm', '-f', 'pinned');
+    }
+  });
+
+  it('drops crafted VXLAN frames from an underlay address that is not a tsnet host', async () => {
+    const ns = 'mh-rogue';
+    const victimPid = await pidOf(1, 'web1');
+    const inEchos = async () => {
+      const [head, vals] = (await sh('nsenter', [`--net=/proc/${victimPid}/ns/net`, 'cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Icmp:'));
+      return Number(vals.split(/\s+/)[head.split(/\s+/).indexOf('InEchos')]);
+    };
+    const ipn = (...a: string[]) => sh('ip', ['-n', ns, ...a]);
+    try {
+      await sh('ip', ['netns', 'add', ns]);
+      await sh('ip', ['link', 'add', 'mh-rogue-u', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await sh('ip', ['link', 'set', 'mh-rogue-u', 'master', 'mh-ul', 'up']);
+      await ipn('addr', 'add', '172.30.250.99/24', 'dev', 'eth0');
+      await ipn('link', 'set', 'eth0', 'up');
+      await ipn('link', 'add', 'vx', 'type', 'vxlan', 'id', '7476', 'dstport', '8472', 'local', '172.30.250.99', 'nolearning');
+      await ipn('link', 'set', 'vx', 'up');
+      await ipn('addr', 'add', '10.60.250.1/16', 'dev', 'vx');
+      const hostMac = '02:74:ac:1e:fa:0b'; // host 1's VTEP
+      await sh('ip', ['netns', 'exec', ns, 'bridge', 'fdb', 'add', hostMac, 'dev', 'vx', 'dst', hostIp(1)]);
+      await ipn('neigh', 'add', ips[1], 'lladdr', hostMac, 'dev', 'vx', 'nud', 'permanent');
+      const send = () => sh('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '3', '-W', '1', ips[1]]).catch(() => '');
+
+      const before = await inEchos();
+      await send();
+      assert.equal(await inEchos(), before, 'echo requests reached the container');
+      const counter = await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'list', 'chain', 'inet', 'tsnet-underlay', 'input']);
+      assert.match(counter, /counter packets [1-9]/, counter);
+
+      // Control: the same frames do arrive once that address is a known host.
+      await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'add', 'element', 'inet', 'tsnet-underlay', 'vteps', '{ 172.30.250.99 }']);
+      const mid = await inEchos();
+      await send();
+      assert.ok((await inEchos()) > mid, 'control: frames from a known address are delivered');
+    } finally {
+      await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'delete', 'element', 'inet', 'tsnet-underlay', 'vteps', '{ 172.30.250.99 }']).catch(() => undefined);
+      await sh('ip', ['link', 'del', 'mh-rogue-u']).catch(() => undefined);
+      await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
+  });
+
+  it('isolates two multi-host networks from each other, and a local network stays local', async () => {
+    await createClusterNet(1, 'other', '10.61.0.0/16');
+    await createClusterNet(2, 'other', '10.61.0.0/16');
+    await docker(1, 'network', 'create', '-d', 'tsnet', '--subnet', '10.62.0.0/24', 'local1');
+    try {
+      await docker(2, 'run', '-d', '--name', 'o2', '--network', 'other', IMAGE, 'sleep', '600');
+      await docker(1, 'run', '-d', '--name', 'o1', '--network', 'other', IMAGE, 'sleep', '600');
+      await docker(1, 'run', '-d', '--name', 'l1', '--network', 'local1', IMAGE, 'sleep', '600');
+      const o1 = await ipOf(1, 'o1', 'other');
+      const l1 = await ipOf(1, 'l1', 'local1');
+      assert.ok(await eventually('other: o2 reaches o1', async () => ping(2, 'o2', o1, 1), 5000), 'same network across hosts works');
+      assert.equal(await ping(2, 'o2', ips[1], 2), false, 'other (host 2) must not reach mhnet (host 1)');
+      assert.equal(await ping(2, 'web2', o1, 2), false, 'mhnet (host 2) must not reach other (host 1)');
+      assert.equal(await ping(2, 'web2', l1, 2), false, 'a local network on host 1 is not reachable from host 2');
+      assert.ok(!(await routes(2)).some((r) => r.startsWith('10.62.')), 'no route to the local network on host 2');
+    } finally {
+      await docker(2, 'rm', '-f', 'o2').catch(() => undefined);
+      await docker(1, 'rm', '-f', 'o1', 'l1').catch(() => undefined);
+      await docker(1, 'network', 'rm', 'other', 'local1').catch(() => undefined);
+      await docker(2, 'network', 'rm', 'other').catch(() => undefined);
+    }
+    // Network removal on one host leaves the others working.
+    assert.ok(await ping(1, 'web1', ips[3]));
+  });
+
+  it('restarting a driver re-reads etcd and the kernel without flushing working entries', async () => {
+    const before = (await routes(1)).filter((r) => r.includes('tsnet-vx')).sort();
+    const pinger = docker(2, 'exec', 'web2', 'ping', '-c', '20', '-i', '0.2', '-W', '1', ips[1]);
+    await harness('restart-driver', '1');
+    const out = await pinger;
+    const loss = Number(/(\d+)% packet loss/.exec(out)![1]);
+    assert.equal(loss, 0, out);
+    assert.deepEqual((await routes(1)).filter((r) => r.includes('tsnet-vx')).sort(), before);
+  });
+
+  it('keeps running traffic and allocation in own blocks while etcd is down; a new block fails clearly; converges when etcd returns', async () => {
+    await harness('stop-etcd');
+    try {
+      assert.ok(await ping(1, 'web1', ips[2]), 'cross-host traffic with etcd down');
+      await docker(1, 'run', '-d', '--name', 'noetcd', '--network', NET, IMAGE, 'sleep', '600');
+      const ip = await ipOf(1, 'noetcd', NET);
+      assert.ok(await ping(2, 'web2', ip), 'a new container in an own block is reachable with etcd down');
+      const started = Date.now();
+      await assert.rejects(docker(1, 'run', '--rm', '--network', NET, '--ip', '10.60.201.10', IMAGE, 'true'), /needs etcd .* did not answer within 3 s|needs etcd .* failed/);
+      assert.ok(Date.now() - started < 30_000, 'the error comes within a bounded time');
+    } finally {
+      await harness('start-etcd');
+    }
+    await docker(1, 'run', '-d', '--name', 'afteretcd', '--network', NET, '--ip', '10.60.201.10', IMAGE, 'sleep', '600');
+    try {
+      await eventually('host 2 routes the new block', async () => (await routes(2)).some((r) => r.startsWith('10.60.201.0/26')), 15_000);
+      assert.ok(await ping(2, 'web2', '10.60.201.10'));
+      assert.ok((await status(2)).cluster.etcd.healthy);
+    } finally {
+      await docker(1, 'rm', '-f', 'afteretcd', 'noetcd').catch(() => undefined);
+    }
+  });
+
+  it('drops a dead host from every other host within the lease time, and brings it back with the same addresses', async () => {
+    const block3 = (await status(3)).cluster.hosts.find((h) => h.address === hostIp(3))!.blocks[0];
+    assert.ok((await routes(1)).some((r) => r.startsWith(`${block3} via ${hostIp(3)}`)));
+    const killed = Date.now();
+    await harness('stop-host', '3');
+    for (const i of [1, 2]) {
+      await eventually(`host ${i} drops host 3's route`, async () => !(await routes(i)).some((r) => r.includes(`via ${hostIp(3)}`)), 15_000);
+    }
+    const gone = Date.now() - killed;
+    assert.ok(gone <= 15_000, `took ${gone} ms`);
+    const neigh = await sh('ip', ['-n', 'mh-1', 'neigh', 'show', 'dev', 'tsnet-vx']);
+    assert.ok(!neigh.includes(hostIp(3)), neigh);
+    await harness('start-host', '3');
+    await eventually('web3 back with its address', async () => (await ipOf(3, 'web3', NET)) === ips[3], 60_000, 1000);
+    await eventually('host 1 reaches web3 again', async () => ping(1, 'web1', ips[3], 1), 30_000, 500);
+  });
+
+  after(async () => {
+    for (const i of all) {
+      await docker(i, 'rm', '-f', `web${i}`).catch(() => undefined);
+      await docker(i, 'network', 'rm', NET).catch(() => undefined);
+    }
+  });
+});

@@ -1,0 +1,177 @@
+/** Multi-host pieces that need no kernel: block arithmetic, netlink builders, IPAM logic, config, rules. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { blockAddresses, blockOf, parsePool, poolBlocks } from '@tsnet/driver/dist/cluster/blocks';
+import { parseClusterConfig, vtepMac } from '@tsnet/driver/dist/cluster/config';
+import { ClusterIpam, type IpamCoordinator } from '@tsnet/driver/dist/cluster/ipam';
+import { EtcdUnavailable } from '@tsnet/driver/dist/cluster/etcd';
+import { fdbRequest, neighbourRequest, newVxlanRequest, onlinkRouteRequest, RTPROT_TSNET, RTNH_F_ONLINK, RTM_NEWNEIGH } from '@tsnet/driver/dist/cluster/rtnl';
+import { underlayCommands } from '@tsnet/driver/dist/cluster/underlay-filter';
+import { applyNetworkCommands, emptySnapshot } from '@tsnet/driver/dist/firewall/rules';
+
+describe('cluster: address blocks', () => {
+  it('cuts a /16 into 1024 blocks of /26 and finds the block of an address', () => {
+    const p = parsePool('10.60.0.0/16');
+    assert.equal(poolBlocks(p).length, 1024);
+    assert.equal(blockOf(p, '10.60.1.70'), '10.60.1.64/26');
+    assert.equal(blockOf(p, '10.61.0.1'), undefined);
+  });
+  it('never hands out the pool\'s network or broadcast address, nor a reserved one', () => {
+    const p = parsePool('10.60.0.0/16');
+    const first = blockAddresses(p, '10.60.0.0/26', new Set(['10.60.0.1']));
+    assert.equal(first[0], '10.60.0.2');
+    assert.equal(first.length, 62);
+    const last = blockAddresses(p, '10.60.255.192/26', new Set());
+    assert.equal(last.at(-1), '10.60.255.254');
+  });
+  it('refuses IPv6 and tiny subnets with a clear error', () => {
+    assert.throws(() => parsePool('fd00::/64'), /IPv4 subnet/);
+    assert.throws(() => parsePool('10.0.0.0/31'), /too small/);
+  });
+});
+
+describe('cluster: netlink messages', () => {
+  it('builds a VXLAN link with its VNI, local address, big-endian port and no learning', () => {
+    const r = newVxlanRequest({ name: 'tsnet-vx', vni: 7476, local: '172.30.250.11', port: 8472, mtu: 1450, mac: vtepMac('172.30.250.11') });
+    const hex = r.payload.toString('hex');
+    assert.ok(r.payload.includes(Buffer.from('vxlan\0')));
+    assert.ok(hex.includes('08000100' + '341d0000'), 'IFLA_VXLAN_ID 7476 (LE u32)');
+    assert.ok(hex.includes('06000f00' + '2118'), 'IFLA_VXLAN_PORT 8472 (BE u16)');
+    assert.ok(hex.includes('08000400' + 'ac1efa0b'), 'IFLA_VXLAN_LOCAL');
+    assert.ok(hex.includes('05000700' + '00'), 'IFLA_VXLAN_LEARNING 0');
+  });
+  it('builds an FDB entry as AF_BRIDGE RTM_NEWNEIGH, self and permanent, with NDA_DST', () => {
+    const r = fdbRequest('add', 9, { mac: '02:74:ac:1e:fa:0c', dst: '172.30.250.12' });
+    assert.equal(r.type, RTM_NEWNEIGH);
+    assert.equal(r.payload[0], 7); // AF_BRIDGE
+    assert.equal(r.payload.readInt32LE(4), 9);
+    assert.equal(r.payload.readUInt16LE(8), 0x80); // NUD_PERMANENT
+    assert.equal(r.payload[10], 0x02); // NTF_SELF
+    assert.ok(r.payload.toString('hex').includes('08000100ac1efa0c'));
+  });
+  it('builds a permanent IPv4 neighbour and an onlink route marked as tsnet\'s', () => {
+    const n = neighbourRequest('add', 9, { ip: '172.30.250.12', mac: '02:74:ac:1e:fa:0c' });
+    assert.equal(n.payload[0], 2);
+    const r = onlinkRouteRequest('add', 9, { dst: '10.60.0.64/26', gateway: '172.30.250.12' });
+    assert.equal(r.payload[1], 26);
+    assert.equal(r.payload[5], RTPROT_TSNET);
+    assert.equal(r.payload.readUInt32LE(8), RTNH_F_ONLINK);
+  });
+});
+
+class FakeCoordinator implements IpamCoordinator {
+  readonly self = '172.30.250.11';
+  owners = new Map<string, string>();
+  gateway?: string;
+  etcdUp = true;
+  claims = 0;
+  private need(): void {
+    if (!this.etcdUp) throw new EtcdUnavailable('a new block needs etcd, which did not answer within 3 s');
+  }
+  async ensurePool(cidr: string) {
+    this.need();
+    return { cidr, gateway: this.gateway };
+  }
+  async settleGateway(_cidr: string, wanted: string) {
+    this.need();
+    this.gateway ??= wanted;
+    return this.gateway;
+  }
+  async claimBlock(_pool: string, block: string) {
+    this.need();
+    this.claims++;
+    if (this.owners.has(block)) return this.owners.get(block) === this.self;
+    this.owners.set(block, this.self);
+    return true;
+  }
+  blockOwner(_pool: string, block: string) {
+    return this.owners.get(block);
+  }
+  async releaseBlocks() {}
+  localPoolsChanged() {}
+}
+
+describe('cluster: IPAM (block affinity)', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-ipam-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('claims one block, then allocates inside it without asking etcd, and persists what it handed out', async () => {
+    const c = new FakeCoordinator();
+    const ipam = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    const { PoolID } = await ipam.requestPool({ Pool: '10.60.0.0/16' });
+    assert.equal((await ipam.requestAddress({ PoolID, Options: { RequestAddressType: 'com.docker.network.gateway' } })).Address, '10.60.0.1/16');
+    const a = await ipam.requestAddress({ PoolID });
+    assert.equal(a.Address, '10.60.0.2/16');
+    c.etcdUp = false;
+    const b = await ipam.requestAddress({ PoolID });
+    assert.equal(b.Address, '10.60.0.3/16', 'allocation inside an own block works with etcd down');
+    assert.equal(c.claims, 1);
+    const again = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    again.load();
+    assert.deepEqual(again.state.pools['10.60.0.0/16'].allocated, ['10.60.0.2', '10.60.0.3']);
+  });
+
+  it('fails clearly when a new block is needed and etcd is down', async () => {
+    const c = new FakeCoordinator();
+    const ipam = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    const { PoolID } = await ipam.requestPool({ Pool: '10.60.0.0/30' });
+    await ipam.requestAddress({ PoolID, Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    c.etcdUp = false;
+    await assert.rejects(ipam.requestAddress({ PoolID, Address: '10.60.0.2' }), /needs etcd/);
+  });
+
+  it('skips blocks of other hosts, refuses --ip in them, and honours --ip in a free block', async () => {
+    const c = new FakeCoordinator();
+    c.owners.set('10.60.0.0/26', '172.30.250.12');
+    const ipam = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    const { PoolID } = await ipam.requestPool({ Pool: '10.60.0.0/16' });
+    assert.equal((await ipam.requestAddress({ PoolID })).Address, '10.60.0.64/16');
+    await assert.rejects(ipam.requestAddress({ PoolID, Address: '10.60.0.5' }), /belongs to host 172\.30\.250\.12/);
+    assert.equal((await ipam.requestAddress({ PoolID, Address: '10.60.9.9' })).Address, '10.60.9.9/16');
+    assert.equal(c.owners.get('10.60.9.0/26'), c.self);
+    await assert.rejects(ipam.requestAddress({ PoolID, Address: '10.60.9.9' }), /already in use/);
+    await ipam.releaseAddress({ PoolID, Address: '10.60.9.9/16' });
+    assert.equal((await ipam.requestAddress({ PoolID, Address: '10.60.9.9' })).Address, '10.60.9.9/16', 'a released address is reusable');
+  });
+
+  it('gives every host the gateway the first host set, and refuses another one', async () => {
+    const c = new FakeCoordinator();
+    c.gateway = '10.60.0.1';
+    const ipam = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    const { PoolID } = await ipam.requestPool({ Pool: '10.60.0.0/16' });
+    await assert.rejects(ipam.requestAddress({ PoolID, Address: '10.60.0.9', Options: { RequestAddressType: 'com.docker.network.gateway' } }), /gateway of multi-host subnet 10\.60\.0\.0\/16 is 10\.60\.0\.1/);
+    await assert.rejects(ipam.requestPool({ Pool: 'fd00::/64', V6: true }), /IPv4 only/);
+    await assert.rejects(ipam.requestPool({}), /--subnet/);
+  });
+});
+
+describe('cluster: configuration', () => {
+  it('is off without etcd, and explains bad values', () => {
+    assert.equal(parseClusterConfig({}, {}), undefined);
+    assert.deepEqual(parseClusterConfig({ etcd: 'http://a:2379,http://b:2379' }, {})!.endpoints, ['http://a:2379', 'http://b:2379']);
+    assert.throws(() => parseClusterConfig({ etcd: 'a:2379' }, {}), /http:\/\/ or https:\/\//);
+    assert.throws(() => parseClusterConfig({ etcd: 'http://a:2379', hostAddress: 'x' }, {}), /not an IPv4 address/);
+    assert.throws(() => parseClusterConfig({ etcd: 'https://a:2379', etcdCert: '/c' }, {}), /go together/);
+    assert.throws(() => parseClusterConfig({ etcd: 'https://a:2379', etcdCa: '/nonexistent/ca.pem' }, {}), /cannot read \/nonexistent\/ca.pem/);
+    assert.equal(parseClusterConfig({}, { TSNET_ETCD: 'http://e:2379', TSNET_HOST_ADDRESS: '10.0.0.5' })!.hostAddress, '10.0.0.5');
+  });
+});
+
+describe('cluster: firewall', () => {
+  const net = { id: 'a'.repeat(64), bridge: 'tsn-aaaaaaaaaaa', subnets: [{ family: 4 as const, cidr: '10.60.0.0/16', gateway: '10.60.0.1' }], icc: true, masquerade: true, internal: false, clusterDevice: 'tsnet-vx' };
+  it('lets only the network\'s own subnet in from the VXLAN link, and does not masquerade towards it', () => {
+    const text = JSON.stringify(applyNetworkCommands(net, emptySnapshot()));
+    assert.match(text, /"iifname"\}\},"right":"tsnet-vx"\}\},\{"match":\{"op":"==","left":\{"payload":\{"protocol":"ip","field":"saddr"\}\},"right":\{"prefix":\{"addr":"10.60.0.0","len":16\}\}\}\},\{"return":null\}/);
+    assert.match(text, /"op":"!=","left":\{"meta":\{"key":"oifname"\}\},"right":"tsnet-vx"\}\},\{"masquerade":null\}/);
+    const local = JSON.stringify(applyNetworkCommands({ ...net, clusterDevice: undefined }, emptySnapshot()));
+    assert.doesNotMatch(local, /tsnet-vx/);
+  });
+  it('drops VXLAN from addresses outside the known hosts\' set', () => {
+    const cmds = JSON.stringify(underlayCommands(8472, ['172.30.250.12', '172.30.250.11']));
+    assert.match(cmds, /"dport"\}\},"right":8472\}\},\{"match":\{"op":"!=","left":\{"payload":\{"protocol":"ip","field":"saddr"\}\},"right":"@vteps"\}\},\{"counter":null\},\{"drop":null\}/);
+    assert.match(cmds, /"elem":\["172.30.250.11","172.30.250.12"\]/);
+  });
+});
