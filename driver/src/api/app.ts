@@ -68,7 +68,7 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
 
   const ipam = opts.ipam;
   route('Plugin.Activate', () => ({ Implements: ipam ? ['NetworkDriver', 'IpamDriver'] : ['NetworkDriver'] }), false);
-  if (ipam) {
+  {
     const ipamRoute = (method: string, handler: Handler, needsBody = true) =>
       route(
         `IpamDriver.${method}`,
@@ -79,12 +79,17 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
         needsBody,
         'Error',
       );
-    ipamRoute('GetCapabilities', () => ipam.capabilities(), false);
-    ipamRoute('GetDefaultAddressSpaces', () => ipam.addressSpaces(), false);
-    ipamRoute('RequestPool', (b) => ipam.requestPool(parse('RequestPool', schema.requestPool, b)));
-    ipamRoute('ReleasePool', (b) => ipam.releasePool(parse('ReleasePool', schema.releasePool, b)));
-    ipamRoute('RequestAddress', (b) => ipam.requestAddress(parse('RequestAddress', schema.requestAddress, b)));
-    ipamRoute('ReleaseAddress', (b) => ipam.releaseAddress(parse('ReleaseAddress', schema.releaseAddress, b)));
+    // The managed plugin always declares docker.ipamdriver/1.0; without etcd the answer says why not.
+    const cluster = (): ClusterIpam => {
+      if (!ipam) throw new RequestError('--ipam-driver tsnet serves multi-host networks, which need etcd: start tsnet with --etcd URL (TSNET_ETCD; for the managed plugin `docker plugin set tsnet TSNET_ETCD=...`)');
+      return ipam;
+    };
+    ipamRoute('GetCapabilities', () => cluster().capabilities(), false);
+    ipamRoute('GetDefaultAddressSpaces', () => cluster().addressSpaces(), false);
+    ipamRoute('RequestPool', (b) => cluster().requestPool(parse('RequestPool', schema.requestPool, b)));
+    ipamRoute('ReleasePool', (b) => cluster().releasePool(parse('ReleasePool', schema.releasePool, b)));
+    ipamRoute('RequestAddress', (b) => cluster().requestAddress(parse('RequestAddress', schema.requestAddress, b)));
+    ipamRoute('ReleaseAddress', (b) => cluster().releaseAddress(parse('ReleaseAddress', schema.releaseAddress, b)));
   }
   route('NetworkDriver.GetCapabilities', (): CapabilitiesResponse => ({ Scope: 'local', ConnectivityScope: 'local' }), false);
   route('NetworkDriver.CreateNetwork', (b) => driver.createNetwork(parse('CreateNetwork', schema.createNetwork, b) as never));
