@@ -3,7 +3,9 @@
 set -uo pipefail
 left=$(
   ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tsx|tst)' | sed 's/^/link /'
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^tst' | sed 's/^/netns /'
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(tst|mh-)' | sed 's/^/netns /'
+  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^mh-' | sed 's/^/multi-host link /'
+  [ -e /tmp/tsnet-mh ] && echo 'multi-host harness directory /tmp/tsnet-mh (etcd data, engines)'
   docker ps -aq --filter label=tsnet.test=1 2>/dev/null | sed 's/^/container /'
   docker network ls -q --filter label=tsnet.test=1 2>/dev/null | sed 's/^/network /'
   nft list tables 2>/dev/null | grep -E 'tsnet|tst' | sed 's/^/nft /'

@@ -4,7 +4,7 @@
  * tsnet driver on the underlay bridge mh-ul.
  */
 import * as assert from 'node:assert/strict';
-import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf, routes, sh, statusSock } from './env';
+import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf, REPO, routes, sh, sock, statusSock } from './env';
 
 const NET = 'mhnet';
 const SUBNET = '10.60.0.0/16';
@@ -59,6 +59,10 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     const st = await status(1);
     assert.equal(st.cluster.hosts.length, HOSTS);
     assert.equal(st.cluster.remoteRoutes.length, HOSTS - 1, st.cluster.remoteRoutes.join(', '));
+    const cli = await sh('env', [`DOCKER_HOST=${sock(1)}`, process.execPath, `${REPO}/driver/dist/cli/tsnet.js`, 'status', '--status-socket', statusSock(1)]);
+    assert.match(cli, /CLUSTER {2}etcd http:\/\/172\.30\.250\.1:2379 healthy/);
+    assert.match(cli, /172\.30\.250\.11 .*\(this host\)/);
+    assert.match(cli, new RegExp(`\\S+/26 via ${hostIp(2).replace(/\./g, '\\.')}`));
   });
 
   it('carries ICMP, TCP and UDP between containers on all three hosts', async () => {

@@ -186,6 +186,20 @@ export function formatStatus(r: StatusReport, names: Names = NO_NAMES, statusSoc
       ),
     ),
   );
+  if (r.cluster) {
+    const c = r.cluster;
+    out.push('');
+    out.push(`CLUSTER  etcd ${c.etcd.endpoints.join(',')} ${c.etcd.healthy ? 'healthy' : `UNREACHABLE${c.etcd.lastError ? ` (${c.etcd.lastError})` : ''}`}  vxlan ${c.vxlan.link} vni ${c.vxlan.vni} port ${c.vxlan.port} mtu ${c.vxlan.mtu}`);
+    out.push(
+      section(
+        'HOSTS',
+        ['VTEP', 'HOSTNAME', 'MAC', 'LEASE AGE', 'BLOCKS', ''],
+        c.hosts.map((h) => [h.address, h.hostname, h.vtepMac, duration(h.leaseAgeSeconds), dash(h.blocks.join(',')), h.self ? '(this host)' : '']),
+      ),
+    );
+    out.push('');
+    out.push(section('REMOTE ROUTES', ['ROUTE'], c.remoteRoutes.map((x) => [x])));
+  }
   const calls = Object.entries(r.calls).sort(([a], [b]) => a.localeCompare(b));
   if (calls.length > 0) {
     out.push('');
