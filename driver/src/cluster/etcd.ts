@@ -5,7 +5,8 @@
  *   /tsnet/v1/blocks/<pool cidr>/<block cidr>    {host}   (no lease: a host that comes back keeps its blocks)
  * Every call is bounded in time: a caller that needs consensus gets a clear error, never a hang.
  */
-import { Etcd3, type IOptions } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ClusterConfig } from './config';
 import { cidrKey } from './blocks';
 
@@ -43,6 +44,8 @@ export function connectEtcd(cfg: ClusterConfig): Etcd3 {
     dialTimeout: cfg.consensusTimeoutMs,
     // Unary calls end at the deadline; watch and keepalive streams live on.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.consensusTimeoutMs }),
+    // etcd3's default breaker stays open 5 s after etcd returns; converge sooner than that.
+    faultHandling: { host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }) },
   };
   if (cfg.tls) opts.credentials = { rootCertificate: cfg.tls.ca, ...(cfg.tls.cert ? { certChain: cfg.tls.cert, privateKey: cfg.tls.key } : {}) };
   return new Etcd3(opts);
