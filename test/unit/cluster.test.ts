@@ -10,6 +10,7 @@ import { EtcdUnavailable } from '@tsnet/driver/dist/cluster/etcd';
 import { fdbRequest, neighbourRequest, newVxlanRequest, onlinkRouteRequest, RTPROT_TSNET, RTNH_F_ONLINK, RTM_NEWNEIGH } from '@tsnet/driver/dist/cluster/rtnl';
 import { underlayCommands } from '@tsnet/driver/dist/cluster/underlay-filter';
 import { applyNetworkCommands, emptySnapshot } from '@tsnet/driver/dist/firewall/rules';
+import { parseNetworkRequest } from '@tsnet/shared';
 
 describe('cluster: address blocks', () => {
   it('cuts a /16 into 1024 blocks of /26 and finds the block of an address', () => {
@@ -173,5 +174,22 @@ describe('cluster: firewall', () => {
     const cmds = JSON.stringify(underlayCommands(8472, ['172.30.250.12', '172.30.250.11']));
     assert.match(cmds, /"dport"\}\},"right":8472\}\},\{"match":\{"op":"!=","left":\{"payload":\{"protocol":"ip","field":"saddr"\}\},"right":"@vteps"\}\},\{"counter":null\},\{"drop":null\}/);
     assert.match(cmds, /"elem":\["172.30.250.11","172.30.250.12"\]/);
+  });
+});
+
+describe('cluster: the tsnet.cluster option', () => {
+  const req = (generic: Record<string, string>, v6 = false) => ({
+    NetworkID: 'f'.repeat(64),
+    Options: { 'com.docker.network.generic': generic, ...(v6 ? { 'com.docker.network.enable_ipv6': true } : {}) },
+    IPv4Data: [{ Pool: '10.60.0.0/16', Gateway: '10.60.0.1/16' }],
+    IPv6Data: v6 ? [{ Pool: 'fd00:60::/64', Gateway: 'fd00:60::1/64' }] : [],
+  });
+  it('names a multi-host network; a local network has none', () => {
+    assert.equal(parseNetworkRequest(req({ 'tsnet.cluster': 'prod-a' })).cluster, 'prod-a');
+    assert.equal(parseNetworkRequest(req({})).cluster, undefined);
+  });
+  it('refuses a bad name and IPv6, saying what is accepted', () => {
+    assert.throws(() => parseNetworkRequest(req({ 'tsnet.cluster': 'bad name' })), /not a multi-host network name; use 1 to 63 letters/);
+    assert.throws(() => parseNetworkRequest(req({ 'tsnet.cluster': 'x' }, true)), /IPv4 only/);
   });
 });

@@ -1,5 +1,7 @@
 /** Worker thread running ClusterKernelOps, so the main thread never blocks on the kernel. */
-import { parentPort } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { enterNetns } from '../netlink/socket';
 import { NetlinkError } from '../netlink/types';
 import { ClusterKernelOps } from './kernel-ops';
 
@@ -11,6 +13,15 @@ export type ClusterReply = { id: number; ok: true; value: unknown } | { id: numb
 function main(): void {
   const port = parentPort;
   if (!port) return;
+  const netnsPath = (workerData as { netnsPath?: string } | undefined)?.netnsPath;
+  if (netnsPath) {
+    const fd = fs.openSync(netnsPath, fs.constants.O_RDONLY);
+    try {
+      enterNetns(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   const ops = new ClusterKernelOps();
   const table = ops as unknown as Record<ClusterOp, (...a: unknown[]) => unknown>;
   port.on('message', (req: ClusterRequest) => {

@@ -15,8 +15,9 @@ export interface ClusterKernel {
   close(): Promise<void>;
 }
 
-export function openClusterKernel(): ClusterKernel {
-  const worker = new Worker(path.join(__dirname, 'kernel-worker.js'));
+/** `netnsPath`: work in that network namespace (tests); default the host's. */
+export function openClusterKernel(netnsPath?: string): ClusterKernel {
+  const worker = new Worker(path.join(__dirname, 'kernel-worker.js'), { workerData: { netnsPath } });
   worker.unref();
   let next = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
