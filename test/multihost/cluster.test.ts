@@ -88,6 +88,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
   });
 
   it('runs containers in parallel on every host at once with distinct addresses, all reachable from every host', async function () {
+    this.timeout(420_000);
     const per = Number(process.env.TSNET_MH_PARALLEL ?? 20);
     const names: [number, string][] = all.flatMap((i) => Array.from({ length: per }, (_, k) => [i, `par${i}-${k}`] as [number, string]));
     try {

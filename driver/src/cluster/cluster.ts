@@ -130,14 +130,33 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
       this.lastError = undefined;
     });
     this.registeredAt = new Date().toISOString();
-    await bounded('registering this host', this.cfg.endpoints, this.cfg.consensusTimeoutMs, lease.put(hostKey(this.self)).value(JSON.stringify(this.record)).exec());
+    try {
+      await bounded('registering this host', this.cfg.endpoints, this.cfg.consensusTimeoutMs, lease.put(hostKey(this.self)).value(JSON.stringify(this.record)).exec());
+    } catch (e) {
+      // This lease never carried the key: stop its keepalive so only the caller's loop retries.
+      lease.removeAllListeners();
+      lease.release();
+      throw e;
+    }
     this.lease = lease;
     this.healthy = true;
     this.lastError = undefined;
     this.log.info({ host: this.self, ttl: this.cfg.leaseTtl }, 'registered in etcd');
   }
 
+  private reRegistering = false;
+
   private async reRegisterLoop(): Promise<void> {
+    if (this.reRegistering) return;
+    this.reRegistering = true;
+    try {
+      await this.reRegister();
+    } finally {
+      this.reRegistering = false;
+    }
+  }
+
+  private async reRegister(): Promise<void> {
     while (!this.stopped && !this.lease) {
       try {
         await this.register();
