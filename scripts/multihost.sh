@@ -145,6 +145,8 @@ up() {
   ip link add "$UL" type bridge
   ip addr add "$UL_NET.1/24" dev "$UL"
   ip link set "$UL" up
+  # Nothing from the simulated hosts may leave through this machine's own links (eth0).
+  iptables -I "$(forward_chain)" -i "$UL" ! -o "$UL" -j DROP -m comment --comment tsnet-multihost
   iptables -I "$(forward_chain)" -i "$UL" -o "$UL" -j ACCEPT -m comment --comment tsnet-multihost
   forward_chain >"$MH_ROOT/forward-chain"
   start_etcd
@@ -239,6 +241,7 @@ down() {
   done
   for c in DOCKER-USER FORWARD; do
     while iptables -D "$c" -i "$UL" -o "$UL" -j ACCEPT -m comment --comment tsnet-multihost 2>/dev/null; do :; done
+    while iptables -D "$c" -i "$UL" ! -o "$UL" -j DROP -m comment --comment tsnet-multihost 2>/dev/null; do :; done
   done
   [ -d "$MH_ROOT" ] && umount_all "$MH_ROOT"
   rm -rf "$MH_ROOT"

@@ -32,9 +32,9 @@ async function status(i: number): Promise<{ cluster: { hosts: { address: string;
 async function udp(hostA: number, a: string, hostB: number, b: string, ip: string, size: number, n = 5): Promise<number> {
   const rx = nodeIn(
     await pidOf(hostB, b),
-    `const s=require('dgram').createSocket('udp4');let ok=0;s.on('message',m=>{if(m.length===${size}&&m.every(x=>x===7))ok++});s.bind(9999);setTimeout(()=>{console.log(ok);process.exit(0)},3000)`,
+    `const s=require('dgram').createSocket('udp4');let ok=0;s.on('message',m=>{if(m.length===${size}&&m.every(x=>x===7))ok++});s.bind(9999);setTimeout(()=>{console.log(ok);process.exit(0)},5000)`,
   );
-  await new Promise((r) => setTimeout(r, 700));
+  await new Promise((r) => setTimeout(r, 1500));
   await nodeIn(await pidOf(hostA, a), `const s=require('dgram').createSocket('udp4');let k=0;const go=()=>{if(k++<${n})s.send(Buffer.alloc(${size},7),9999,'${ip}',()=>setTimeout(go,50));else s.close()};go()`);
   return Number((await rx).trim());
 }
