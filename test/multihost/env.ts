@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const REPO = path.resolve(__dirname, '../..');
+export const REPO = path.resolve(__dirname, '../../..');
 const SCRIPT = path.join(REPO, 'scripts/multihost.sh');
 export const HOSTS = 3;
 export const IMAGE = 'tsnet-test-busybox:latest';
