@@ -4,6 +4,7 @@
  * tsnet driver on the underlay bridge mh-ul.
  */
 import * as assert from 'node:assert/strict';
+import { bridgeMac } from '@tsnet/driver/dist/cluster/cluster';
 import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf, REPO, routes, sh, sock, statusSock } from './env';
 
 const NET = 'mhnet';
@@ -103,6 +104,21 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     } finally {
       await Promise.all(all.map((i) => docker(i, 'rm', '-f', ...names.filter(([h]) => h === i).map(([, n]) => n)).catch(() => undefined)));
     }
+  });
+
+  it('keeps the bridge MAC (every container\'s next hop to remote addresses) fixed while containers come and go', async () => {
+    const br = (await sh('ip', ['-n', 'mh-1', '-o', 'link', 'show', 'type', 'bridge'])).split('\n').find((l) => l.includes('tsn-'))!.split(': ')[1];
+    const mac = async () => / link\/ether (\S+)/.exec(await sh('ip', ['-n', 'mh-1', 'link', 'show', br]))![1];
+    // Without a MAC of its own a bridge takes the lowest MAC of its (random) host-side veths.
+    assert.equal(await mac(), bridgeMac(br));
+    const names = ['macprobe1', 'macprobe2', 'macprobe3'];
+    try {
+      for (const n of names) await docker(1, 'run', '-d', '--name', n, '--network', NET, IMAGE, 'sleep', '600');
+      assert.equal(await mac(), bridgeMac(br));
+    } finally {
+      await docker(1, 'rm', '-f', ...names);
+    }
+    assert.equal(await mac(), bridgeMac(br));
   });
 
   it('releases a removed container\'s address for reuse', async () => {
@@ -242,6 +258,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
   });
 
   after(async () => {
+    if (process.env.TSNET_MH_KEEP) return; // debugging: leave everything for a look
     for (const i of all) {
       await docker(i, 'rm', '-f', `web${i}`).catch(() => undefined);
       await docker(i, 'network', 'rm', NET).catch(() => undefined);

@@ -8,6 +8,7 @@
  * etcd going away changes nothing in the kernel: entries are only removed when etcd says a host
  * is gone (its lease expired) or a block was released. Everything converges when etcd returns.
  */
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
@@ -46,6 +47,12 @@ export async function detectUnderlay(netlink: NetlinkHandle, wanted?: string): P
   const l = links.find((x) => x.index === def.ifindex);
   if (!a || !l) throw new Error(`the default route's link (ifindex ${def.ifindex}) has no IPv4 address; give --host-address IP`);
   return { address: a.cidr.split('/')[0], ifindex: l.index, mtu: l.mtu, link: l.name };
+}
+
+/** A stable, locally administered MAC for a multi-host network's bridge, derived from its name. */
+export function bridgeMac(bridge: string): string {
+  const h = createHash('sha256').update(bridge).digest();
+  return ['02', '75', ...[...h.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
@@ -275,6 +282,10 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
   // ---- ClusterNetworkHooks ----------------------------------------------------------------
 
   async configureBridge(bridge: string): Promise<void> {
+    // A bridge without a MAC of its own takes the lowest MAC of its ports, so it changes as
+    // containers come and go; every container has it cached as the next hop of all remote
+    // addresses (proxy ARP), and would lose traffic for seconds each time. Fix it once.
+    await this.kernel.setLinkMac(bridge, bridgeMac(bridge));
     // Containers see the whole subnet on-link; the bridge answers ARP for addresses routed to
     // other hosts, at once (the default proxy_delay holds answers up to 0.8 s).
     await writeInterfaceSysctl('ipv4', bridge, 'proxy_arp', '1');

@@ -8,7 +8,7 @@
 import { decodeLink, deleteLinkRequest, getLinkRequest } from '../netlink/rtnl';
 import { KernelError, NETLINK_ROUTE, NetlinkSocket } from '../netlink/socket';
 import { NetlinkError, ENODEV } from '../netlink/types';
-import { decodeNeighbour, decodeRoute, decodeVxlanInfo, dumpNeighboursRequest, dumpRoutesRequest, fdbRequest, neighbourRequest, newVxlanRequest, NUD_PERMANENT, onlinkRouteRequest, RTPROT_TSNET, type Fdb, type Neighbour, type OnlinkRoute, type VxlanSpec } from './rtnl';
+import { decodeNeighbour, decodeRoute, decodeVxlanInfo, dumpNeighboursRequest, dumpRoutesRequest, fdbRequest, neighbourRequest, newVxlanRequest, NUD_PERMANENT, onlinkRouteRequest, RTPROT_TSNET, setLinkMacRequest, type Fdb, type Neighbour, type OnlinkRoute, type VxlanSpec } from './rtnl';
 import { AF_BRIDGE, AF_INET } from '../netlink/message';
 import type { Request } from '../netlink/rtnl';
 
@@ -68,6 +68,10 @@ export class ClusterKernelOps {
       this.send(newVxlanRequest(spec));
       return this.linkIndex(spec.name)!;
     });
+  }
+
+  setLinkMac(name: string, mac: string): void {
+    wrap('setLinkMac', `set MAC of ${name}`, () => this.send(setLinkMacRequest(name, mac)));
   }
 
   deleteVxlan(name: string): void {

@@ -5,7 +5,7 @@ import { enterNetns } from '../netlink/socket';
 import { NetlinkError } from '../netlink/types';
 import { ClusterKernelOps } from './kernel-ops';
 
-export const CLUSTER_OPS = ['ensureVxlan', 'deleteVxlan', 'converge'] as const;
+export const CLUSTER_OPS = ['ensureVxlan', 'deleteVxlan', 'converge', 'setLinkMac'] as const;
 export type ClusterOp = (typeof CLUSTER_OPS)[number];
 export type ClusterRequest = { id: number; method: ClusterOp | 'close'; args: unknown[] };
 export type ClusterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; errno?: number; op?: string };

@@ -11,6 +11,7 @@ export type { ConvergeResult, DesiredPeers };
 export interface ClusterKernel {
   ensureVxlan(spec: VxlanSpec): Promise<number>;
   deleteVxlan(name: string): Promise<void>;
+  setLinkMac(name: string, mac: string): Promise<void>;
   converge(name: string, want: DesiredPeers): Promise<ConvergeResult>;
   close(): Promise<void>;
 }
@@ -49,6 +50,7 @@ export function openClusterKernel(netnsPath?: string): ClusterKernel {
   return {
     ensureVxlan: (spec) => call('ensureVxlan', spec),
     deleteVxlan: (name) => call('deleteVxlan', name),
+    setLinkMac: (name, mac) => call('setLinkMac', name, mac),
     converge: (name, want) => call('converge', name, want),
     close: async () => {
       if (!dead) await call('close').catch(() => undefined);

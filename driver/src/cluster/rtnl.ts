@@ -27,7 +27,7 @@ import {
   RTMSG_LEN,
   type NetlinkMessage,
 } from '../netlink/message';
-import { IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFF_UP, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_TABLE, RTM_NEWLINK, RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE, type Request } from '../netlink/rtnl';
+import { IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFF_UP, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_TABLE, RTM_NEWLINK, RTM_SETLINK, RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE, type Request } from '../netlink/rtnl';
 
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
@@ -209,3 +209,8 @@ export function decodeRoute(msg: NetlinkMessage): RouteEntry | undefined {
 }
 
 export { decodeIfInfoMsg };
+
+/** RTM_SETLINK giving a link a fixed MAC (a bridge then keeps it whatever ports come and go). */
+export function setLinkMacRequest(name: string, mac: string): Request {
+  return { type: RTM_SETLINK, flags: CHANGE, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name), new Attr(IFLA_ADDRESS, parseMac(mac))])]) };
+}
