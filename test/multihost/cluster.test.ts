@@ -84,7 +84,9 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     assert.equal(mtu, 1450);
     // Linux sets DF on UDP by default (PMTU discovery): 1450 - 28 bytes of payload fill the MTU.
     assert.equal(await udp(1, 'web1', 3, 'web3', ips[3], mtu - 28), 5, 'full-size UDP host 1 -> host 3');
+    const t0 = Date.now();
     const bytes = await docker(2, 'exec', 'web2', 'sh', '-c', `printf 'GET /big HTTP/1.0\\r\\n\\r\\n' | nc -w 10 ${ips[1]} 80 | wc -c`);
+    console.log(`      10 MB over VXLAN host 1 -> host 2 in ${Date.now() - t0} ms (docker exec included)`);
     assert.ok(Number(bytes.trim()) > 10 * 1024 * 1024, `received ${bytes.trim()} bytes`);
   });
 
@@ -250,6 +252,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     }
     const gone = Date.now() - killed;
     assert.ok(gone <= 15_000, `took ${gone} ms`);
+    console.log(`      host 3 gone from hosts 1 and 2 after ${gone} ms (lease TTL 10 s)`);
     const neigh = await sh('ip', ['-n', 'mh-1', 'neigh', 'show', 'dev', 'tsnet-vx']);
     assert.ok(!neigh.includes(hostIp(3)), neigh);
     await harness('start-host', '3');
