@@ -71,6 +71,17 @@ export const statusReportSchema = z.object({
   networks: z.array(network),
   calls: z.record(z.string(), z.object({ count: z.number(), errors: z.number(), p50Ms: z.number(), p90Ms: z.number(), p99Ms: z.number(), maxMs: z.number() })),
   warnings: z.array(z.string()),
+  cluster: z
+    .object({
+      etcd: z.object({ endpoints: z.array(z.string()), healthy: z.boolean(), lastError: z.string().optional() }),
+      vxlan: z.object({ link: z.string(), vni: z.number(), port: z.number(), mtu: z.number(), containerMtu: z.number() }),
+      self: z.string(),
+      hosts: z.array(z.object({ address: z.string(), hostname: z.string(), vtepMac: z.string(), leaseAgeSeconds: z.number(), blocks: z.array(z.string()), self: z.boolean() })),
+      pools: z.array(z.object({ cidr: z.string(), gateway: z.string().optional(), ownBlocks: z.array(z.string()), allocated: z.number() })),
+      remoteRoutes: z.array(z.string()),
+      allowedVteps: z.array(z.string()),
+    })
+    .optional(),
 });
 
 export const portRowsSchema = z.array(portMap.extend({ networkId: z.string(), endpointId: z.string() }));
