@@ -193,3 +193,23 @@ describe('cluster: the tsnet.cluster option', () => {
     assert.throws(() => parseNetworkRequest(req({ 'tsnet.cluster': 'x' }, true)), /IPv4 only/);
   });
 });
+
+describe('cluster: status report', () => {
+  it('passes the CLI\'s schema check and is printed by tsnet status', async () => {
+    const { parseStatusReport, VXLAN_LINK } = await import('@tsnet/shared');
+    const { formatStatus } = await import('@tsnet/driver/dist/cli/format');
+    const { VERSION } = await import('@tsnet/driver/dist/version');
+    const report = {
+      version: VERSION, pid: 1, startedAt: new Date().toISOString(), uptimeSeconds: 5, pluginSocket: '/p.sock', stateDir: '/s', firewallBackend: 'nftables' as const, networks: [], calls: {}, warnings: [],
+      cluster: {
+        etcd: { endpoints: ['http://e:2379'], healthy: true }, vxlan: { link: VXLAN_LINK, vni: 7476, port: 8472, mtu: 1450, containerMtu: 1450 }, self: '10.0.0.1',
+        hosts: [{ address: '10.0.0.1', hostname: 'a', vtepMac: vtepMac('10.0.0.1'), leaseAgeSeconds: 3, blocks: ['10.60.0.0/26'], self: true }],
+        pools: [{ cidr: '10.60.0.0/16', gateway: '10.60.0.1', ownBlocks: ['10.60.0.0/26'], allocated: 1 }], remoteRoutes: ['10.60.0.64/26 via 10.0.0.2'], allowedVteps: ['10.0.0.1', '10.0.0.2'],
+      },
+    };
+    const parsed = parseStatusReport(JSON.parse(JSON.stringify(report)), '/s.sock', VERSION);
+    const text = formatStatus(parsed);
+    assert.match(text, /CLUSTER {2}etcd http:\/\/e:2379 healthy/);
+    assert.match(text, /10\.60\.0\.64\/26 via 10\.0\.0\.2/);
+  });
+});
