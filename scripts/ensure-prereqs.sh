@@ -18,6 +18,8 @@ TEST_PACKAGES=(
   debootstrap    # the offline base image of the managed plugin
   systemd        # systemd-analyze verify of the service unit
   util-linux     # nsenter, unshare
+  etcd-server    # the multi-host suite's control plane (scripts/multihost.sh)
+  etcd-client    # etcdctl: the harness's health checks
 )
 
 profile=${1:-test}

@@ -30,15 +30,7 @@ done
 host_ip() { echo "$UL_NET.$((10 + $1))"; }
 
 ensure_packages() {
-  # TODO(lead): move into scripts/ensure-prereqs.sh once it lands on main.
-  local missing=()
-  command -v etcd >/dev/null || missing+=(etcd-server)
-  command -v etcdctl >/dev/null || missing+=(etcd-client)
-  command -v dockerd >/dev/null || missing+=(docker.io)
-  [ -x /bin/busybox ] || missing+=(busybox-static)
-  if [ ${#missing[@]} -gt 0 ]; then
-    apt-get install -y "${missing[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
-  fi
+  bash "$REPO/scripts/ensure-prereqs.sh" test
 }
 
 forward_chain() { if iptables -S DOCKER-USER >/dev/null 2>&1; then echo DOCKER-USER; else echo FORWARD; fi; }
