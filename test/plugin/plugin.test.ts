@@ -127,7 +127,8 @@ describe(`managed plugin ${REF}`, function () {
       Network: { Type: string };
       Linux: { Capabilities: string[] };
     };
-    assert.deepEqual(cfg.Interface.Types, ['docker.networkdriver/1.0']);
+    // A network driver, and the IPAM driver multi-host networks use (--ipam-driver tsnet).
+    assert.deepEqual(cfg.Interface.Types, ['docker.networkdriver/1.0', 'docker.ipamdriver/1.0']);
     assert.equal(cfg.Interface.Socket, 'tsnet.sock');
     assert.equal(cfg.Network.Type, 'host');
     assert.deepEqual([...cfg.Linux.Capabilities].sort(), ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN']);

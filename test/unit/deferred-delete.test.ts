@@ -33,6 +33,25 @@ describe('deferred veth deletion', () => {
     assert.deepEqual(back.state.deleting, ['tsve1', 'tsxe1']);
   });
 
+  it('a journalled deletion names its network: the same endpoint ID created again on another network survives the next load', async () => {
+    const s = new Store(dir);
+    const { state } = s.load();
+    s.bind(() => state);
+    state.networks.n1 = net('n1');
+    state.networks.n2 = net('n2');
+    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
+    await s.network('n1').network('n2').endpoint('e1').save();
+    await s.journalDeletion('e1', 'tsve1', 'n1');
+    delete state.networks.n1.endpoints.e1;
+    state.networks.n2.endpoints.e1 = ep('e1', 'n2');
+    await s.endpoint('e1').save();
+    await s.close();
+    const back = new Store(dir).load();
+    assert.deepEqual(Object.keys(back.state.networks.n2.endpoints), ['e1'], 'the endpoint on the other network was dropped');
+    assert.deepEqual(Object.keys(back.state.networks.n1.endpoints), []);
+    assert.deepEqual(back.state.deleting, ['tsve1', 'tsxe1']);
+  });
+
   it('parallel journal lines share one append (group commit) and all reach the disk', async () => {
     const s = new Store(dir);
     s.load();

@@ -104,6 +104,8 @@ export class Driver {
   private readonly creatingLinks = new Set<string>();
 
   private readonly reaper: LinkReaper;
+  /** Interface names whose deferred deletion (after DeleteEndpoint answered) has not finished. */
+  private readonly retiring = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: DriverDeps) {
     // Keyed by Docker IDs: containers without a prototype, so "__proto__" or "toString" is a plain key.
@@ -350,6 +352,7 @@ export class Driver {
         for (const n of names) if (this.creatingLinks.has(n)) throw new ConflictError(`endpoint ${ep.id.slice(0, 12)}: interface name ${n} is being created for another endpoint right now (endpoint IDs that share their first 11 hex digits share interface names)`);
         for (const n of names) this.creatingLinks.add(n);
         try {
+          for (const n of names) await this.retiring.get(n);
           let leftover = false;
           // The journal names the pair by its host end.
           for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`, ep.hostVeth)) || leftover;
@@ -429,15 +432,24 @@ export class Driver {
       // for RCU grace periods (~15-30 ms), runs after the answer, batched with others, in a
       // netlink worker of its own. The journal line makes the removal durable and names the veth
       // (under both names) for reconcile, should the driver die before the deletion ran.
-      await this.deps.store.journalDeletion(ep.id, ep.hostVeth);
+      await this.deps.store.journalDeletion(ep.id, ep.hostVeth, net.config.id);
       const retired = vethRetiredName(ep.hostVeth);
       const present = await this.deps.netlink.retireLink(ep.hostVeth, retired);
       delete net.endpoints[ep.id];
       this.unjoined.delete(ep.id);
       this.saveLater(this.deps.store.endpoint(ep.id));
+      // The container end keeps its name until the kernel deletes the pair: a CreateEndpoint
+      // that needs the same names (an ID with the same first 11 hex digits) waits for it.
+      const gone = present ? this.reaper.delete(retired) : Promise.resolve();
+      const names = [ep.hostVeth, ep.containerVeth];
+      const settled = gone.catch(() => undefined);
+      for (const n of names) this.retiring.set(n, settled);
+      void settled.then(() => {
+        for (const n of names) if (this.retiring.get(n) === settled) this.retiring.delete(n);
+      });
       this.background.run(net.config.id, async () => {
-        if (present) await this.reaper.delete(retired);
-        this.deps.store.deletionDone(ep.id, ep.hostVeth);
+        await gone;
+        this.deps.store.deletionDone(ep.id, ep.hostVeth, net.config.id);
       });
     });
   }

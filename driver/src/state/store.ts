@@ -158,13 +158,15 @@ export class Store {
         .map((l) => l.slice(1));
       const deleting: string[] = [];
       for (const l of lines) {
-        const m = /^-([0-9a-zA-Z_.-]{1,128}) ([^\s/]{1,15})$/.exec(l);
+        // "-ENDPOINT VETH NETWORK"; lines of earlier versions name no network (then: any network).
+        const m = /^-([0-9a-zA-Z_.-]{1,128}) ([^\s/]{1,15})(?: ([0-9a-zA-Z_.-]{1,128}))?$/.exec(l);
         if (!m) continue;
-        const [, id, veth] = m;
+        const [, id, veth, networkId] = m;
         for (const n of Object.values(result.state.networks)) {
+          if (networkId !== undefined && n.config.id !== networkId) continue;
           if (own(n.endpoints, id)) delete n.endpoints[id];
         }
-        result.orphanEndpoints = result.orphanEndpoints.filter((e) => e.id !== id);
+        result.orphanEndpoints = result.orphanEndpoints.filter((e) => e.id !== id || (networkId !== undefined && e.networkId !== networkId));
         deleting.push(veth, vethRetiredName(veth));
       }
       result.state.pending = [...new Set([...names, ...deleting])];
@@ -231,16 +233,17 @@ export class Store {
    * the endpoint's record is dropped (should its file still be there) and the veth is removed
    * by reconcile (should the deletion not have run). The file is removed with a later save.
    */
-  journalDeletion(endpointId: string, hostVeth: string): Promise<void> {
+  journalDeletion(endpointId: string, hostVeth: string, networkId?: string): Promise<void> {
     safe(endpointId);
-    const line = `-${endpointId} ${hostVeth}\n`;
+    if (networkId !== undefined) safe(networkId);
+    const line = deletionLine(endpointId, hostVeth, networkId);
     this.liveDeletions.set(line, (this.liveDeletions.get(line) ?? 0) + 1);
     return this.append(line);
   }
 
   /** The endpoint's veth is gone: its deletion line may be compacted away. */
-  deletionDone(endpointId: string, hostVeth: string): void {
-    const line = `-${endpointId} ${hostVeth}\n`;
+  deletionDone(endpointId: string, hostVeth: string, networkId?: string): void {
+    const line = deletionLine(endpointId, hostVeth, networkId);
     const n = this.liveDeletions.get(line);
     if (n === undefined) return;
     if (n > 1) this.liveDeletions.set(line, n - 1);
@@ -470,4 +473,9 @@ function endpointProblem(rec: unknown): string | undefined {
     return 'the endpoint record is incomplete (id, network, veth or ports missing)';
   }
   return undefined;
+}
+
+/** The journal line of a deferred veth deletion: the endpoint is dropped from its network at the next start. */
+function deletionLine(endpointId: string, hostVeth: string, networkId?: string): string {
+  return networkId === undefined ? `-${endpointId} ${hostVeth}\n` : `-${endpointId} ${hostVeth} ${networkId}\n`;
 }
