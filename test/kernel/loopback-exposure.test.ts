@@ -99,11 +99,11 @@ describe('loopback exposure (issue 13 items 1, 2; kernel, driver core + firewall
     ip('-n', sandbox.name, 'route', 'add', 'default', 'via', res.Gateway!);
   }
 
-  /** Packets the input chain's loopback drop has counted so far (absent rule: -1). */
+  /** Packets the input chain's loopback drop has counted so far (-1: no such rule). */
   function loopbackDrops(): number {
-    const items = JSON.parse(host.exec('nft', ['-j', 'list', 'chain', 'inet', 'tsnet', 'input'])).nftables as Array<{ rule?: { expr: Array<Record<string, { packets?: number }>> } }>;
+    const items = JSON.parse(host.exec('nft', ['-j', 'list', 'table', 'inet', 'tsnet'])).nftables as Array<{ rule?: { chain: string; expr: Array<Record<string, { packets?: number }>> } }>;
     for (const i of items) {
-      const expr = i.rule?.expr ?? [];
+      const expr = i.rule?.chain === 'input' ? i.rule.expr : [];
       if (expr.some((e) => 'drop' in e)) return expr.find((e) => 'counter' in e)?.counter?.packets ?? -1;
     }
     return -1;
