@@ -130,11 +130,21 @@ export class Workbench {
 
   /** Runs a command by its palette title. */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
     const input = this.quickInput().locator('input.input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
+    // A picker still closing (e.g. the colour theme picker a test just used) is inert for a moment:
+    // wait until it is gone, and open the palette again if F1 landed in the closing one.
+    for (let attempt = 0; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      await this.quickInput().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+      await this.page.keyboard.press('F1');
+      try {
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill(`>${title}`, { timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 2) throw e;
+      }
+    }
     await this.quickInput().locator('.monaco-list-row', { hasText: title }).first().waitFor();
     await this.page.keyboard.press('Enter');
   }
