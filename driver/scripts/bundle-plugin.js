@@ -67,6 +67,37 @@ const dedupe = {
   },
 };
 
+/**
+ * Data the driver and the CLI cannot use, left out of the bundle (0.75 MB; the image has about
+ * 1 MB to spare below 120 MB). Each such module is replaced by one that throws, naming it, if it
+ * is ever used:
+ * - iconv-lite's CJK code tables (shiftjis, gbk, big5, euc-kr...): iconv-lite loads one only to
+ *   decode a body in that charset, and the one body parser, express.json, refuses every charset
+ *   but utf-* (body-parser's json isValidCharset) before decoding.
+ * - zod's messages in languages other than English: zod loads one only through
+ *   z.config(z.locales.X()), which tsnet never calls (English is zod's default).
+ */
+const UNUSED = [
+  { filter: /\/node_modules\/iconv-lite\/encodings\/tables\/[^/]+\.json$/ },
+  { filter: /\/node_modules\/zod\/v4\/locales\/[^/]+\.c?js$/, keep: /\/(en|index)\.c?js$/ },
+];
+const leaveOut = {
+  name: 'leave-out',
+  setup(build) {
+    for (const { filter, keep } of UNUSED) {
+      build.onLoad({ filter }, (args) => {
+        if (keep?.test(args.path)) return undefined;
+        const what = JSON.stringify(`tsnet: ${path.relative(root, args.path)} is not bundled with the plugin`);
+        return {
+          contents: `const fail = () => { throw new Error(${what}); };
+module.exports = new Proxy(fail, { get: (_t, p) => (p === '__esModule' ? false : fail()), apply: fail, construct: fail });`,
+          loader: 'js',
+        };
+      });
+    }
+  },
+};
+
 async function main() {
   const entry = Object.values(PARTS)
     .map((p) => `exports.${p.name} = () => require(${JSON.stringify(p.module.startsWith('.') ? p.module : `./${p.module}`)})${p.call ?? ''};`)
@@ -80,7 +111,7 @@ async function main() {
     format: 'cjs',
     target: 'node20',
     external: ['@koromix/*'],
-    plugins: [dedupe],
+    plugins: [dedupe, leaveOut],
     // Whitespace and syntax only: identifiers stay, so stack traces in the log stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
