@@ -12,6 +12,8 @@
 // OUT/driver/dist/nft-worker.js        (path.join(__dirname, NAME), hence the distinct names)
 // OUT/driver/dist/tsnet.js           the CLI (OUT/bin/tsnet runs it on the host)
 // OUT/driver/package.json            the version the driver and the CLI report (dist/version.js)
+// OUT/driver/proto/*.proto           etcd3's gRPC definitions, which etcd3 reads when it is loaded
+//                                      from ${__dirname}/../proto (__dirname: the bundle's directory)
 // OUT/plugin-preload.cjs             plugin-config/preload.cjs
 // OUT/node_modules/@koromix/koffi-<platform>-<arch>/  koffi's native module for this machine only:
 //   koffi's loader requires that package by name (it stays external), and the package's index.js
@@ -112,9 +114,9 @@ async function main() {
     target: 'node20',
     external: ['@koromix/*'],
     plugins: [dedupe, leaveOut],
-    // Whitespace and syntax only: identifiers stay, so stack traces in the log stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
+    minify: true,
+    // Functions and classes keep their names, so stack traces in the log stay readable.
+    keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
   });
@@ -126,6 +128,10 @@ async function main() {
 
   const { version } = JSON.parse(fs.readFileSync(path.join(driver, 'package.json'), 'utf8'));
   fs.writeFileSync(path.join(out, 'driver/package.json'), `${JSON.stringify({ name: '@tsnet/driver', version, private: true }, null, 2)}\n`);
+
+  const proto = path.join(path.dirname(require.resolve('etcd3/package.json', { paths: [driver] })), 'proto');
+  fs.mkdirSync(path.join(out, 'driver/proto'), { recursive: true });
+  for (const f of fs.readdirSync(proto).filter((n) => n.endsWith('.proto'))) fs.copyFileSync(path.join(proto, f), path.join(out, 'driver/proto', f));
 
   const pkg = `koffi-${process.platform}-${process.arch}`;
   const from = path.dirname(require.resolve(`@koromix/${pkg}/package.json`, { paths: [require.resolve('koffi')] }));

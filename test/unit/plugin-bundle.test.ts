@@ -38,6 +38,9 @@ describe('plugin bundle (driver/scripts/bundle-plugin.js)', function () {
       'driver/dist/tsnet-bundle.js',
       'driver/dist/tsnet.js',
       'driver/package.json',
+      'driver/proto/auth.proto',
+      'driver/proto/kv.proto',
+      'driver/proto/rpc.proto',
       `${koffi}/index.js`,
       `${koffi}/${process.platform}_${process.arch}/koffi.node`,
       `${koffi}/package.json`,
@@ -45,6 +48,12 @@ describe('plugin bundle (driver/scripts/bundle-plugin.js)', function () {
     ]);
     assert.equal(fs.readFileSync(path.join(out, 'driver/dist/main.js'), 'utf8'), "'use strict';\nrequire('./tsnet-bundle.js').driver();\n");
     assert.equal(fs.readFileSync(path.join(out, 'plugin-preload.cjs'), 'utf8'), "'use strict';\nrequire('./driver/dist/tsnet-bundle.js').preload();\n");
+  });
+
+  it('the driver loads every module it imports from the bundle (etcd3 reads its proto files at load) and parses its arguments', () => {
+    const usage = execFileSync(process.execPath, [path.join(out, 'driver/dist/main.js'), '--help'], { encoding: 'utf8', cwd: out });
+    assert.match(usage, /^usage: node driver\/dist\/main\.js \[options\]/);
+    assert.match(usage, /--etcd URL/);
   });
 
   it('the CLI runs from the bundle and reports the driver\'s version', () => {
