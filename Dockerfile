@@ -55,7 +55,6 @@ RUN if ! dpkg-query -W -f='${Status}' libnftables1 2>/dev/null | grep -q 'ok ins
       && rm -rf /var/lib/apt/lists/*; \
     fi
 COPY --from=build /out/ /stage/
-COPY plugin-config/preload.cjs /stage/opt/tsnet/plugin-preload.cjs
 COPY plugin-config/tsnet-host.sh /stage/opt/tsnet/bin/tsnet
 COPY plugin-config/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
 RUN sh /usr/local/sbin/collect-rootfs.sh /stage /rootfs
