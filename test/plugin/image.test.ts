@@ -83,6 +83,8 @@ describe(`managed plugin ${REF}: image contents and size`, function () {
       `${koffi}/package.json`,
       'plugin-preload.cjs',
     ]);
+    // The preload too runs from the bundle (koffi is not a module of its own in the rootfs).
+    assert.match(fs.readFileSync(path.join(rootfs, 'opt/tsnet/plugin-preload.cjs'), 'utf8'), /require\('\.\/driver\/dist\/tsnet-bundle\.js'\)\.preload\(\)/);
     for (const absent of ['usr/local/lib/node_modules', 'usr/local/include', 'usr/local/bin/npm', 'usr/local/bin/npx', 'usr/local/bin/corepack', 'usr/share/doc']) {
       assert.ok(!fs.existsSync(path.join(rootfs, absent)), `${absent} is not in the rootfs`);
     }
