@@ -3,15 +3,17 @@
 # One Dockerfile for every machine:
 #  - normally from the official images (the defaults below);
 #  - offline (no container registry) from the local image that scripts/make-base-image.sh makes,
-#    passed as --build-arg NODE_IMAGE=tsnet-base:bookworm --build-arg BASE_IMAGE=tsnet-base:bookworm.
-# NODE_IMAGE needs node + npm (and installs binutils for `strip` when missing);
-# BASE_IMAGE is a Debian bookworm that has, or can apt-get, libnftables1.
+#    passed as --build-arg NODE_IMAGE=tsnet-base:bookworm-node24 --build-arg BASE_IMAGE=tsnet-base:bookworm-node24.
+# NODE_IMAGE needs node (the Node the plugin ships: 24, the current LTS) + npm (and installs
+# binutils for `strip` when missing); BASE_IMAGE is a Debian bookworm that has, or can apt-get,
+# libnftables1.
 # The final stage is `scratch` with only the files the driver runs on (node, its libraries,
-# libnftables and its libraries, the built driver and its production node_modules).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# libnftables and its libraries, the driver as one esbuild bundle and koffi's native module);
+# no node_modules tree, no npm. docs/plugin.md, "Image and rootfs size".
+ARG NODE_IMAGE=node:24-bookworm-slim
 ARG BASE_IMAGE=debian:bookworm-slim
 
-# ---- build: npm ci, compile shared + driver, then a production-only node_modules ----------
+# ---- build: npm ci, compile shared + driver, bundle them (driver/scripts/bundle-plugin.js) -----
 FROM ${NODE_IMAGE} AS build
 # Extra CA certificates (PEM text) for npm behind a TLS-intercepting proxy; scripts/plugin.sh
 # passes the host's /usr/local/share/ca-certificates/*.crt (or TSNET_BUILD_CA_FILE). They only
@@ -30,35 +32,21 @@ RUN if [ -s /usr/local/share/tsnet-build-ca.pem ]; then export NODE_EXTRA_CA_CER
     npm ci --workspace shared --workspace driver --include-workspace-root
 COPY shared/ shared/
 COPY driver/ driver/
+COPY plugin-config/preload.cjs plugin-config/
 RUN npx tsc -b driver
 
-# Production dependencies only, in the layout the runtime uses (/opt/tsnet).
+# /opt/tsnet: one bundle of the driver, its workers, the CLI and the preload with their
+# dependencies, plus koffi's native module for this platform (the layout: driver/scripts/bundle-plugin.js).
 RUN set -eux; \
-    app=/out/opt/tsnet; \
-    mkdir -p "$app/shared" "$app/driver"; \
-    cp package.json package-lock.json "$app/"; \
-    cp shared/package.json "$app/shared/"; \
-    cp driver/package.json "$app/driver/"; \
-    cd "$app"; \
-    # Only the driver's workspaces: npm ci --workspace still installs every workspace's
-    # dependencies (the extension's dockerode, ssh2, grpc ...), dropping the extension does not.
-    node -e "const f='package.json',p=require('./'+f);p.workspaces=['shared','driver'];delete p.devDependencies;delete p.scripts;require('fs').writeFileSync(f,JSON.stringify(p,null,2))"; \
-    if [ -s /usr/local/share/tsnet-build-ca.pem ]; then export NODE_EXTRA_CA_CERTS=/usr/local/share/tsnet-build-ca.pem; fi; \
-    npm ci --omit=dev; \
-    rm -rf package-lock.json node_modules/.package-lock.json; \
-    cp -r /src/shared/dist shared/dist; \
-    cp -r /src/driver/dist driver/dist; \
-    find . \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.js.map' -o -name '*.tsbuildinfo' \
-              -o -name '*.md' -o -name '*.markdown' -o -name 'CHANGELOG*' \) -type f -delete; \
-    # koffi: drop the musl prebuild (the rootfs is glibc); koffi/src holds its JS loader, keep it.
-    for d in node_modules/@koromix/koffi-linux-*/musl_*; do [ -e "$d" ] && rm -rf "$d"; done; \
-    # The Node runtime: only the node binary, stripped of its debug symbols (saves ~13 MB;
+    node driver/scripts/bundle-plugin.js /out/opt/tsnet; \
+    # The Node runtime: only the node binary, stripped of its debug symbols (saves ~18 MB;
     # .dynsym stays, so native addons such as koffi still link against it).
     command -v strip >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends binutils; }; \
     mkdir -p /out/usr/local/bin; \
     cp "$(command -v node)" /out/usr/local/bin/node; \
     strip --strip-all /out/usr/local/bin/node; \
-    /out/usr/local/bin/node -e "require('/out/opt/tsnet/node_modules/koffi')"
+    # koffi finds and loads its native module from the bundle's layout, with the shipped node.
+    /out/usr/local/bin/node -e "const k=require('/out/opt/tsnet/driver/dist/tsnet-bundle.js').koffi(); if (typeof k.load !== 'function') process.exit(1); console.log('node', process.version, 'koffi', k.version)"
 
 # ---- rootfs: libnftables1 + collect the exact shared libraries into /rootfs ----------------
 FROM ${BASE_IMAGE} AS rootfs
@@ -67,7 +55,6 @@ RUN if ! dpkg-query -W -f='${Status}' libnftables1 2>/dev/null | grep -q 'ok ins
       && rm -rf /var/lib/apt/lists/*; \
     fi
 COPY --from=build /out/ /stage/
-COPY plugin-config/preload.cjs /stage/opt/tsnet/plugin-preload.cjs
 COPY plugin-config/tsnet-host.sh /stage/opt/tsnet/bin/tsnet
 COPY plugin-config/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
 RUN sh /usr/local/sbin/collect-rootfs.sh /stage /rootfs

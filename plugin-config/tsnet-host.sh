@@ -16,4 +16,4 @@ libs=
 for d in "$root"/usr/lib/*-linux-gnu "$root"/usr/lib64 "$root"/usr/lib; do
   [ -d "$d" ] && libs=${libs:+$libs:}$d
 done
-exec "$ld" --library-path "$libs" "$root/usr/local/bin/node" "$root/opt/tsnet/driver/dist/cli/tsnet.js" "$@"
+exec "$ld" --library-path "$libs" "$root/usr/local/bin/node" "$root/opt/tsnet/driver/dist/tsnet.js" "$@"

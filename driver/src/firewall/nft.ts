@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import type { WorkerReply, WorkerRequest } from './worker';
+import type { WorkerReply, WorkerRequest } from './nft-worker';
 import type { Json, NftCmd } from './rules';
 
 export class NftError extends Error {
@@ -39,7 +39,7 @@ export class NftWorker {
 
   private start(): Promise<void> {
     if (this.ready) return this.ready;
-    const w = new Worker(path.join(__dirname, 'worker.js'), { workerData: { netnsPath: this.netnsPath } });
+    const w = new Worker(path.join(__dirname, 'nft-worker.js'), { workerData: { netnsPath: this.netnsPath } });
     this.worker = w;
     this.ready = new Promise<void>((resolve, reject) => {
       const fail = (e: Error) => {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { OpName, ReadyMessage, WorkerInit, WorkerReply, WorkerRequest } from './worker';
+import type { OpName, ReadyMessage, WorkerInit, WorkerReply, WorkerRequest } from './netlink-worker';
 import { NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 export interface OpenNetlinkOptions {
@@ -142,7 +142,7 @@ class WorkerHandle implements NetlinkHandle {
 /** Opens a handle bound to the namespace at `opts.netnsPath` (default: the host's). */
 export function openNetlink(opts: OpenNetlinkOptions = {}): Promise<NetlinkHandle> {
   const where = opts.netnsPath ?? 'host namespace';
-  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { netnsPath: opts.netnsPath, netnsInode: opts.netnsInode } satisfies WorkerInit });
+  const worker = new Worker(path.join(__dirname, 'netlink-worker.js'), { workerData: { netnsPath: opts.netnsPath, netnsInode: opts.netnsInode } satisfies WorkerInit });
   return new Promise<NetlinkHandle>((resolve, reject) => {
     const onError = (e: Error) => reject(new Error(`netlink worker (${where}) failed to start: ${e.message}`));
     const onExit = (code: number) => reject(new Error(`netlink worker (${where}) exited with code ${code} before it was ready`));
