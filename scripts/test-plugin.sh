@@ -3,8 +3,8 @@
 # PLUGIN (named tsnetp by default, so it does not clash with a host-process driver named tsnet),
 # then removes the plugin, always (also on failure or interrupt).
 #   bash scripts/test-plugin.sh [extra mocha args]
-# Env: TSNET_PLUGIN_NAME (tsnetp), TSNET_PLUGIN_TAG (latest), TSNET_TEST_RESTART_DOCKERD=0 to
-# skip the dockerd restart test, TSNET_PLUGIN_SUITES to replace the test file globs.
+# Env: TSNET_PLUGIN_NAME (tsnetp), TSNET_PLUGIN_TAG (latest),
+# TSNET_PLUGIN_SUITES to replace the test file globs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export TSNET_PLUGIN_NAME=${TSNET_PLUGIN_NAME:-tsnetp}

@@ -7,7 +7,7 @@
  * Plugin reference: TSNET_PLUGIN_NAME (default tsnetp) : TSNET_PLUGIN_TAG (default latest).
  * When the plugin is not installed, the test installs it and removes it at the end
  * (scripts/test-plugin.sh installs it before and removes it after, always).
- * TSNET_TEST_RESTART_DOCKERD=0 skips the dockerd restart (it stops every container on the host).
+ * The dockerd restart test stops every container on the host; it always runs.
  * Every Docker object made here is named tstp-*.
  */
 import { execFileSync } from 'node:child_process';
