@@ -104,7 +104,7 @@ export function parsePortRange(value: string): { start: number; end: number } {
  */
 export const MAX_POOLS_PER_FAMILY = 16;
 
-function parseSubnets(family: 4 | 6, data: IPAMData[] | undefined): SubnetConfig[] {
+function parseSubnets(family: 4 | 6, data: IPAMData[] | null | undefined): SubnetConfig[] {
   const flag = family === 4 ? 'IPv4Data' : 'IPv6Data';
   if (data === undefined || data === null) return [];
   if (!Array.isArray(data)) throw new OptionError(`${flag} must be a list of IPAM pools`);

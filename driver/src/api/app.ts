@@ -5,18 +5,30 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { PLUGIN_CONTENT_TYPE, type CapabilitiesResponse } from '@tsnet/shared';
+import {
+  createEndpointRequestSchema,
+  createNetworkRequestSchema,
+  endpointRequestSchema,
+  joinRequestSchema,
+  networkRequestSchema,
+  PLUGIN_CONTENT_TYPE,
+  programExternalConnectivityRequestSchema,
+  type CapabilitiesResponse,
+  type ErrorResponse,
+} from '@tsnet/shared';
 import type { Driver, Logger } from '../core/driver';
 import type { Metrics } from '../core/metrics';
-import * as schema from './schemas';
 import type { ClusterIpam } from '../cluster/ipam';
+import { NftError } from '../firewall/nft';
+import { NetlinkError } from '../netlink/types';
+import * as schema from './schemas';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * dockerd's legacy plugin client waits forever for an answer: a request that has not finished
  * after this long is answered with an error so a slow or stuck kernel call cannot hang dockerd.
- * The work itself goes on (it cannot be cancelled half-way safely) and the per-network queue
- * keeps later requests behind it. TSNET_REQUEST_TIMEOUT_MS overrides it.
+ * The work itself goes on (it cannot be cancelled half-way safely), and the core's network lock
+ * and endpoint queue keep later requests for the same network or endpoint behind it. TSNET_REQUEST_TIMEOUT_MS overrides it.
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -53,7 +65,7 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
         const message = errorMessage(method, err);
         log.warn({ method, err: message }, 'request refused');
         // libnetwork's remote IPAM client reads "Error"; the network driver client reads "Err".
-        res.type(PLUGIN_CONTENT_TYPE).json(errorKey === 'Error' ? { Error: message, Err: message } : { Err: message });
+        res.type(PLUGIN_CONTENT_TYPE).json(errorKey === 'Error' ? { Error: message, Err: message } : ({ Err: message } satisfies ErrorResponse));
       } finally {
         metrics.record(method.replace('NetworkDriver.', ''), Number(process.hrtime.bigint() - started) / 1e6, failed);
       }
@@ -92,15 +104,15 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
     ipamRoute('ReleaseAddress', (b) => cluster().releaseAddress(parse('ReleaseAddress', schema.releaseAddress, b)));
   }
   route('NetworkDriver.GetCapabilities', (): CapabilitiesResponse => ({ Scope: 'local', ConnectivityScope: 'local' }), false);
-  route('NetworkDriver.CreateNetwork', (b) => driver.createNetwork(parse('CreateNetwork', schema.createNetwork, b) as never));
-  route('NetworkDriver.DeleteNetwork', (b) => driver.deleteNetwork(parse('DeleteNetwork', schema.networkOnly, b).NetworkID));
-  route('NetworkDriver.CreateEndpoint', (b) => driver.createEndpoint(parse('CreateEndpoint', schema.createEndpoint, b) as never));
-  route('NetworkDriver.DeleteEndpoint', (b) => driver.deleteEndpoint(parse('DeleteEndpoint', schema.endpointRef, b)));
-  route('NetworkDriver.EndpointOperInfo', (b) => driver.endpointOperInfo(parse('EndpointOperInfo', schema.endpointRef, b)));
-  route('NetworkDriver.Join', (b) => driver.join(parse('Join', schema.join, b) as never));
-  route('NetworkDriver.Leave', (b) => driver.leave(parse('Leave', schema.endpointRef, b)));
-  route('NetworkDriver.ProgramExternalConnectivity', (b) => driver.programExternalConnectivity(parse('ProgramExternalConnectivity', schema.programExternalConnectivity, b) as never));
-  route('NetworkDriver.RevokeExternalConnectivity', (b) => driver.revokeExternalConnectivity(parse('RevokeExternalConnectivity', schema.endpointRef, b)));
+  route('NetworkDriver.CreateNetwork', (b) => driver.createNetwork(parse('CreateNetwork', createNetworkRequestSchema, b)));
+  route('NetworkDriver.DeleteNetwork', (b) => driver.deleteNetwork(parse('DeleteNetwork', networkRequestSchema, b).NetworkID));
+  route('NetworkDriver.CreateEndpoint', (b) => driver.createEndpoint(parse('CreateEndpoint', createEndpointRequestSchema, b)));
+  route('NetworkDriver.DeleteEndpoint', (b) => driver.deleteEndpoint(parse('DeleteEndpoint', endpointRequestSchema, b)));
+  route('NetworkDriver.EndpointOperInfo', (b) => driver.endpointOperInfo(parse('EndpointOperInfo', endpointRequestSchema, b)));
+  route('NetworkDriver.Join', (b) => driver.join(parse('Join', joinRequestSchema, b)));
+  route('NetworkDriver.Leave', (b) => driver.leave(parse('Leave', endpointRequestSchema, b)));
+  route('NetworkDriver.ProgramExternalConnectivity', (b) => driver.programExternalConnectivity(parse('ProgramExternalConnectivity', programExternalConnectivityRequestSchema, b)));
+  route('NetworkDriver.RevokeExternalConnectivity', (b) => driver.revokeExternalConnectivity(parse('RevokeExternalConnectivity', endpointRequestSchema, b)));
   // Node discovery only matters to global-scope drivers; acknowledging it is harmless.
   route('NetworkDriver.DiscoverNew', () => ({}), false);
   route('NetworkDriver.DiscoverDelete', () => ({}), false);
@@ -117,9 +129,21 @@ export function createApp(driver: Driver, metrics: Metrics, log: Logger, opts: A
   return app;
 }
 
-class RequestError extends Error {}
+/** A body that does not fit its schema, or none at all. */
+export class RequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
 
-class TimeoutError extends Error {}
+/** The core did not answer in time; the work goes on. */
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
 
 function requestTimeoutFromEnv(): number {
   const v = Number(process.env.TSNET_REQUEST_TIMEOUT_MS);
@@ -143,10 +167,14 @@ function withTimeout<T>(method: string, work: Promise<T>, ms: number): Promise<T
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-function errorMessage(method: string, err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'NetlinkError' || err.name === 'NftError') return `${method.replace('NetworkDriver.', '')}: the kernel refused: ${err.message}`;
-    return err.message;
-  }
+/**
+ * The Err text dockerd shows for a failure, chosen by the error's class: the kernel's refusals
+ * (rtnetlink, nftables) name the call and say the kernel refused; every other error (the core's
+ * DriverError family, OptionError, RequestError, TimeoutError, a store failure) is already a
+ * sentence for the user.
+ */
+export function errorMessage(method: string, err: unknown): string {
+  if (err instanceof NetlinkError || err instanceof NftError) return `${method.replace('NetworkDriver.', '')}: the kernel refused: ${err.message}`;
+  if (err instanceof Error) return err.message;
   return String(err);
 }

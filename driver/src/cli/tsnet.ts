@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
-import { DockerClient } from '../docker/client';
+import { DockerClient, DockerError } from '../docker/client';
 import { VERSION } from '../version';
 import { formatInspect, formatPorts, formatStatus, NO_NAMES, printable, type Names } from './format';
 import { inspectContainer } from './inspect';
@@ -140,9 +140,9 @@ export function main(): void {
     () => process.exit(0),
     (e: unknown) => {
       clearInterval(keepAlive);
-      if (e instanceof CliError) {
+      if (e instanceof CliError || e instanceof DockerError) {
         process.stderr.write(`tsnet: ${e.message.split('\n').map(printable).join('\n')}\n`);
-        process.exit(e.exitCode);
+        process.exit(e instanceof CliError ? e.exitCode : 1);
       }
       process.stderr.write(`tsnet: unexpected error: ${((e as Error).stack ?? String(e)).split('\n').map(printable).join('\n')}\n`);
       process.exit(1);

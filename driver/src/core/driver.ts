@@ -1,6 +1,7 @@
 /**
  * The Driver: the only place that decides. Each remote-API call becomes a list of steps with
- * undos, run under a per-network queue; kernel work goes through the netlink and firewall
+ * undos, run under its network's lock (held alone by network calls, shared by endpoint calls) and
+ * its endpoint's queue; kernel work goes through the netlink and firewall
  * adapters, and every change is persisted before dockerd hears that it succeeded.
  */
 import {
@@ -20,6 +21,7 @@ import {
   type CreateEndpointRequest,
   type CreateEndpointResponse,
   type CreateNetworkRequest,
+  type EndpointOperInfoResponse,
   type EndpointRequest,
   type JoinRequest,
   type JoinResponse,
@@ -590,7 +592,7 @@ export class Driver {
     });
   }
 
-  endpointOperInfo(req: EndpointRequest): { Value: Record<string, unknown> } {
+  endpointOperInfo(req: EndpointRequest): EndpointOperInfoResponse {
     const net = this.network(req.NetworkID);
     const ep = this.endpoint(net, req.EndpointID);
     return {

@@ -1,6 +1,7 @@
 /**
- * Serialises operations per key (a network ID): calls for one network run one after another,
- * calls for different networks run in parallel. Keys with nothing queued are forgotten.
+ * Serialises operations per key: calls with one key run one after another, calls with different
+ * keys run in parallel. Keys with nothing queued are forgotten. The driver keys one queue by
+ * endpoint ID and one by "host" (host ports are planned for every network at once).
  */
 export class KeyedQueue {
   private tails = new Map<string, Promise<unknown>>();

@@ -3,7 +3,18 @@
  * driver package needs no Docker SDK at run time. Only read calls: the CLI's, and the driver's start-up check for networks removed while it was down.
  */
 import * as http from 'node:http';
-import { CliError } from '../cli/status-client';
+
+/** Docker could not be asked, or refused: the message says which and what to do. */
+export class DockerError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status Docker answered with; undefined when the socket itself failed. */
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DockerError';
+  }
+}
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -43,7 +54,7 @@ export interface NetworkInspect {
 export class DockerClient {
   constructor(readonly socketPath = dockerSocketPath()) {}
 
-  /** GET `urlPath`; resolves undefined on 404, throws CliError on anything else that fails. */
+  /** GET `urlPath`; resolves undefined on 404, throws DockerError on anything else that fails. */
   get<T>(urlPath: string, timeoutMs = 10_000): Promise<T | undefined> {
     const sock = this.socketPath;
     return new Promise((resolve, reject) => {
@@ -60,20 +71,20 @@ export class DockerClient {
             } catch {
               /* not JSON */
             }
-            return reject(new CliError(`Docker answered ${res.statusCode} to GET ${urlPath}: ${msg.trim().slice(0, 300)}`));
+            return reject(new DockerError(`Docker answered ${res.statusCode} to GET ${urlPath}: ${msg.trim().slice(0, 300)}`, res.statusCode));
           }
           try {
             resolve(JSON.parse(text) as T);
           } catch {
-            reject(new CliError(`Docker answered GET ${urlPath} with something that is not JSON`));
+            reject(new DockerError(`Docker answered GET ${urlPath} with something that is not JSON`, res.statusCode));
           }
         });
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new CliError(`Docker is not running (no socket at ${sock})`));
-        else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new CliError(`permission denied on ${sock}: run as root or as a member of the docker group`));
-        else reject(new CliError(`cannot reach Docker at ${sock}: ${e.message}`));
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new DockerError(`Docker is not running (no socket at ${sock})`));
+        else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new DockerError(`permission denied on ${sock}: run as root or as a member of the docker group`));
+        else reject(new DockerError(`cannot reach Docker at ${sock}: ${e.message}`));
       });
       req.end();
     });
