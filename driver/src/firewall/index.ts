@@ -47,7 +47,8 @@ export function createFirewall(opts: FirewallOptions = {}): TsnetFirewall {
 }
 
 class NftFirewall implements TsnetFirewall {
-  private readonly nft: NftWorker;
+  /** The worker client (tests reach its `rpc` to kill the thread mid-call). */
+  readonly nft: NftWorker;
   private readonly log: (msg: string) => void;
   private queue: Promise<unknown> = Promise.resolve();
   private initialized = false;

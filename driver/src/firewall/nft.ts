@@ -1,11 +1,11 @@
 /**
- * Client side of the libnftables worker: sends one JSON buffer per call (= one atomic kernel
- * transaction) and parses the JSON output. Calls are queued in order; the worker is unref'd
- * while idle so it never keeps the process alive.
+ * Client side of the libnftables worker (worker/client.ts): sends one JSON buffer per call (= one
+ * atomic kernel transaction) and parses the JSON output. Calls are answered in order; a worker that
+ * dies fails the calls in flight and is started again by the next call.
  */
-import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import type { WorkerReply, WorkerRequest } from './nft-worker';
+import { WorkerClient, WorkerDiedError } from '../worker/client';
+import type { NftContext, NftResult } from './nft-worker';
 import type { Json, NftCmd } from './rules';
 
 export class NftError extends Error {
@@ -29,63 +29,24 @@ export interface NftRunResult {
 }
 
 export class NftWorker {
-  private worker: Worker | undefined;
-  private ready: Promise<void> | undefined;
-  private nextId = 1;
-  private pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
-  private fatal: Error | undefined;
+  readonly rpc: WorkerClient<NftContext>;
 
-  constructor(private readonly netnsPath?: string) {}
-
-  private start(): Promise<void> {
-    if (this.ready) return this.ready;
-    const w = new Worker(path.join(__dirname, 'nft-worker.js'), { workerData: { netnsPath: this.netnsPath } });
-    this.worker = w;
-    this.ready = new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => {
-        this.fatal = e;
-        reject(e);
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      };
-      w.on('message', (r: WorkerReply) => {
-        if (r.id === 0) {
-          w.unref();
-          resolve();
-          return;
-        }
-        const p = this.pending.get(r.id);
-        if (!p) return;
-        this.pending.delete(r.id);
-        if (this.pending.size === 0) w.unref();
-        p.resolve(r);
-      });
-      w.on('error', (e) => fail(new Error(`libnftables worker failed: ${e.message}`)));
-      w.on('exit', (code) => fail(new Error(`libnftables worker exited (${code})`)));
+  constructor(netnsPath?: string) {
+    this.rpc = new WorkerClient<NftContext>({
+      script: path.join(__dirname, 'nft-worker.js'),
+      name: `libnftables worker (${netnsPath ?? 'host namespace'})`,
+      netnsPath,
     });
-    return this.ready;
   }
 
-  private async request(req: Omit<WorkerRequest, 'id'>): Promise<WorkerReply> {
-    if (this.fatal) {
-      // The worker died (or never started): start a fresh one for this request.
-      this.fatal = undefined;
-      this.ready = undefined;
-      this.worker = undefined;
-    }
-    await this.start();
-    const id = this.nextId++;
-    return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker!.ref();
-      this.worker!.postMessage({ ...req, id } satisfies WorkerRequest);
-    });
+  private runBuffers(bufs: string[]): Promise<{ results: NftResult[]; ms: number }> {
+    return this.rpc.call('run', bufs);
   }
 
   /** Runs the commands as one buffer: one atomic transaction (all or none). */
   async run(cmds: NftCmd[]): Promise<NftRunResult> {
     if (cmds.length === 0) return { items: [], ms: 0 };
-    const r = await this.request({ op: 'run', bufs: [JSON.stringify({ nftables: cmds })] });
+    const r = await this.runBuffers([JSON.stringify({ nftables: cmds })]);
     const res = r.results[0];
     if (res.rc !== 0) throw toError(res.rc, res.err);
     return { items: parseOutput(res.out), ms: r.ms };
@@ -98,7 +59,7 @@ export class NftWorker {
    */
   async list(cmds: NftCmd[]): Promise<NftRunResult & { missing: number }> {
     if (cmds.length === 0) return { items: [], ms: 0, missing: 0 };
-    const r = await this.request({ op: 'run', bufs: cmds.map((c) => JSON.stringify({ nftables: [c] })) });
+    const r = await this.runBuffers(cmds.map((c) => JSON.stringify({ nftables: [c] })));
     const items: Json[] = [];
     let missing = 0;
     for (const res of r.results) {
@@ -114,26 +75,25 @@ export class NftWorker {
   }
 
   async legacyTableNames(): Promise<string[]> {
-    const r = await this.request({ op: 'legacyTables' });
-    return r.results[0].out.split('\n').map((s) => s.trim()).filter(Boolean);
+    const names = await this.rpc.call('legacyTables');
+    return names.split('\n').map((s) => s.trim()).filter(Boolean);
   }
 
   /** Adds (or removes) the DOCKER-USER accepts of a bridge through libip4tc; false if no such chain. */
   async legacy(action: 'accept' | 'remove', bridge: string): Promise<boolean> {
-    const r = await this.request({ op: action === 'accept' ? 'legacyAccept' : 'legacyRemove', bridge });
-    const res = r.results[0];
-    if (res.rc === 2) throw new NftError(res.err, res.rc, res.err);
-    return res.rc === 0;
+    try {
+      if (action === 'accept') return await this.rpc.call('legacyAccept', bridge);
+      await this.rpc.call('legacyRemove', bridge);
+      return true;
+    } catch (e) {
+      if (e instanceof WorkerDiedError) throw e;
+      const msg = (e as Error).message;
+      throw new NftError(msg, 2, msg);
+    }
   }
 
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    this.ready = undefined;
-    if (w) {
-      w.removeAllListeners('exit');
-      await w.terminate();
-    }
+  close(): Promise<void> {
+    return this.rpc.close();
   }
 }
 

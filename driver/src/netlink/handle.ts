@@ -4,8 +4,9 @@
  * keeps the process alive while a call is in flight.
  */
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { OpName, ReadyMessage, WorkerInit, WorkerReply, WorkerRequest } from './netlink-worker';
+import { WorkerClient, type CallArgs, type CallResult } from '../worker/client';
+import type { NetlinkOps } from './ops';
+import type { OpName } from './netlink-worker';
 import { NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 export interface OpenNetlinkOptions {
@@ -18,57 +19,13 @@ export interface OpenNetlinkOptions {
   netnsInode?: number;
 }
 
-interface Pending {
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-}
 
-class WorkerHandle implements NetlinkHandle {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private closing?: Promise<void>;
-  private dead?: Error;
+export class WorkerHandle implements NetlinkHandle {
+  constructor(readonly rpc: WorkerClient<NetlinkOps>) {}
 
-  constructor(
-    private readonly worker: Worker,
-    private readonly where: string,
-  ) {
-    worker.on('message', (m: WorkerReply) => this.settle(m));
-    worker.on('error', (e) => this.fail(e));
-    worker.on('exit', (code) => this.fail(new Error(`netlink worker (${where}) exited with code ${code}`)));
-    worker.unref();
+  private op<K extends OpName>(method: K, ...args: CallArgs<NetlinkOps[K]>): Promise<CallResult<NetlinkOps[K]>> {
+    return this.rpc.call(method, ...args);
   }
-
-  private settle(m: WorkerReply): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (this.pending.size === 0) this.worker.unref();
-    if (m.ok) p.resolve(m.value);
-    else p.reject(m.error.netlink ? new NetlinkError(m.error.message, m.error.errno ?? 0, m.error.op ?? '') : new Error(m.error.message));
-  }
-
-  private fail(e: Error): void {
-    this.dead ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  private call<T>(method: WorkerRequest['method'], ...args: unknown[]): Promise<T> {
-    if (this.closing && method !== 'close') return Promise.reject(new Error(`netlink handle (${this.where}) is closed`));
-    if (this.dead) return Promise.reject(this.dead);
-    return new Promise<T>((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ id, method, args } as WorkerRequest);
-    });
-  }
-
-  private op<T>(method: OpName, ...args: unknown[]): Promise<T> {
-    return this.call<T>(method, ...args);
-  }
-
   listLinks(): Promise<LinkInfo[]> {
     return this.op('listLinks');
   }
@@ -127,37 +84,24 @@ class WorkerHandle implements NetlinkHandle {
 
   /** Waits for calls already sent, closes the sockets and ends the thread. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.dead) return;
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      await this.call('close').catch(() => undefined);
-      // Keep the process alive until the worker is gone, or a short-lived caller exits mid-close.
-      this.worker.ref();
-      await exited;
-    })();
-    return this.closing;
+    return this.rpc.close();
   }
 }
 
 /** Opens a handle bound to the namespace at `opts.netnsPath` (default: the host's). */
-export function openNetlink(opts: OpenNetlinkOptions = {}): Promise<NetlinkHandle> {
+export async function openNetlink(opts: OpenNetlinkOptions = {}): Promise<NetlinkHandle> {
   const where = opts.netnsPath ?? 'host namespace';
-  const worker = new Worker(path.join(__dirname, 'netlink-worker.js'), { workerData: { netnsPath: opts.netnsPath, netnsInode: opts.netnsInode } satisfies WorkerInit });
-  return new Promise<NetlinkHandle>((resolve, reject) => {
-    const onError = (e: Error) => reject(new Error(`netlink worker (${where}) failed to start: ${e.message}`));
-    const onExit = (code: number) => reject(new Error(`netlink worker (${where}) exited with code ${code} before it was ready`));
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-    worker.once('message', (m: ReadyMessage) => {
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      if (m.ready) {
-        resolve(new WorkerHandle(worker, where));
-      } else {
-        const msg = `open netlink in ${where}: ${m.message}`;
-        reject(m.errno ? new NetlinkError(msg, m.errno, 'openNetlink') : new Error(msg));
-        void worker.terminate();
-      }
-    });
+  const rpc = new WorkerClient<NetlinkOps>({
+    script: path.join(__dirname, 'netlink-worker.js'),
+    name: `netlink worker (${where})`,
+    netnsPath: opts.netnsPath,
+    netnsInode: opts.netnsInode,
+    decodeError: (e) => (e.kind === 'netlink' ? new NetlinkError(e.message, e.errno ?? 0, String(e.detail?.op ?? '')) : undefined),
+    startError: (m) => {
+      const msg = `open netlink in ${where}: ${m.message}`;
+      return m.errno ? new NetlinkError(msg, m.errno, 'openNetlink') : new Error(msg);
+    },
   });
+  await rpc.start();
+  return new WorkerHandle(rpc);
 }

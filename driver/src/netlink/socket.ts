@@ -22,7 +22,6 @@ export const AF_NETLINK = 16;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_SOCK_DIAG = 4;
 export const NETLINK_NETFILTER = 12;
-export const CLONE_NEWNET = 0x40000000;
 
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
@@ -47,7 +46,6 @@ interface Libc {
   recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: null, addrLen: null): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   close(fd: number): number;
-  setns(fd: number, nstype: number): number;
   strerror(errno: number): string;
 }
 
@@ -63,7 +61,6 @@ export function loadLibc(): Libc {
     recvfrom: lib.func('intptr_t recvfrom(int, void *, size_t, int, void *, void *)'),
     setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     close: lib.func('int close(int)'),
-    setns: lib.func('int setns(int, int)'),
     strerror: lib.func('const char *strerror(int)'),
   } as Libc;
   return libc;
@@ -92,11 +89,6 @@ export class KernelError extends Error {
 
 export function sysError(): KernelError {
   return new KernelError(koffi.errno());
-}
-
-/** Moves the calling thread into the namespace at `path` (an nsfs file). */
-export function enterNetns(fd: number): void {
-  if (loadLibc().setns(fd, CLONE_NEWNET) !== 0) throw sysError();
 }
 
 const RECV_BUFFER = 256 * 1024;
