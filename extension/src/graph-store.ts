@@ -12,7 +12,7 @@ import type { DockerEndpoint } from './docker/endpoint';
 import { buildGraph } from './docker/model';
 import type { NetworkGraph } from './docker/model-types';
 import { fetchTsnetStatus } from './docker/tsnet-status';
-import { dockerErrorMessage } from './commands/validate';
+import { dockerErrorMessage } from './docker/errors';
 
 const SAFETY_POLL_MS = 60_000;
 const DOCKER_TIMEOUT_MS = 20_000;

@@ -5,7 +5,7 @@ import type { TreeNode } from '../tree/nodes';
 import { askText, pickContainer, pickNetwork } from './input';
 import { currentGraph, runAction, type CommandContext } from './context';
 import { ipFamily } from '@tsnet/shared';
-import { parseAliases, splitCommand, validateContainerName, validateImage, validateStaticIp } from './validate';
+import { parseAliases, splitCommand, validateContainerName, validateImage, validateStaticIp } from './container-form';
 
 /** Networks a container can be connected to: not host/none, not already attached. */
 function connectableNetworks(graph: NetworkGraph, c: ContainerModel): (n: NetworkModel) => boolean {

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { GraphStore } from '../graph-store';
 import type { NetworkGraph } from '../docker/model-types';
-import { dockerErrorMessage } from './validate';
+import { dockerErrorMessage } from '../docker/errors';
 
 export interface CommandContext {
   store: GraphStore;

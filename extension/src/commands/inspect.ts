@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import type { TreeNode } from '../tree/nodes';
 import { currentGraph, type CommandContext } from './context';
-import { dockerErrorMessage, isHttpPort, portUrl } from './validate';
+import { dockerErrorMessage } from '../docker/errors';
+import { isHttpPort, portUrl } from '../docker/port-links';
 import { pickContainer, pickNetwork } from './input';
 
 export const INSPECT_SCHEME = 'tsnet-inspect';

@@ -17,7 +17,7 @@ import {
   validateNetworkName,
   validateSubnet,
   type CreateNetworkInput,
-} from './validate';
+} from './network-form';
 
 const TITLE = 'Create Docker network';
 

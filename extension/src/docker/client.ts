@@ -12,7 +12,7 @@ import { dockerodeOptions, isLocalEndpoint, type DockerEndpoint } from './endpoi
 import { DialStdioAgent, sshArgs } from './ssh-agent';
 import { ContainerCache, type ContainerListEntry, type Touched } from './container-cache';
 import { isTsnetDriver, tsnetDriverNames } from './model';
-import type { CreateNetworkBody } from '../commands/validate';
+import type { CreateNetworkBody } from './docker-types';
 
 export interface DockerSnapshot {
   networks: DockerNetwork[];

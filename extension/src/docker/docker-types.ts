@@ -70,3 +70,16 @@ export interface DockerContainer {
     Networks?: Record<string, DockerEndpointSettings> | null;
   };
 }
+
+/** The body of POST /networks/create (dockerode's createNetwork) for what the user entered. */
+export interface CreateNetworkBody {
+  Name: string;
+  Driver: string;
+  CheckDuplicate: boolean;
+  Internal: boolean;
+  Attachable: boolean;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Config: { Subnet: string; Gateway?: string; IPRange?: string }[] };
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}

@@ -1,6 +1,6 @@
 /** Text of the rows, descriptions and tooltips, kept in one place so both views say the same. */
 import type { ContainerModel, EndpointModel, NamespaceGroupModel, NetworkGraph, NetworkModel, PortModel } from '../docker/model-types';
-import { isHttpPort } from '../commands/validate';
+import { isHttpPort } from '../docker/port-links';
 import { mdCode, mdText } from './markdown';
 
 export function subnetsText(n: NetworkModel): string {

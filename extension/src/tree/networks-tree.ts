@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { GraphStore } from '../graph-store';
 import type { NetworkGraph } from '../docker/model-types';
-import { isHttpPort } from '../commands/validate';
+import { isHttpPort } from '../docker/port-links';
 import type { TreeNode } from './nodes';
 import {
   containerDescription,

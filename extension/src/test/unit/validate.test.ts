@@ -1,23 +1,8 @@
 import * as assert from 'assert';
-import {
-  buildCreateNetworkBody,
-  dockerErrorMessage,
-  isHttpPort,
-  parseAliases,
-  parseKeyValues,
-  portUrl,
-  previewTsnetRejection,
-  splitCommand,
-  validateBridgeName,
-  validateDriverOptions,
-  validateGateway,
-  validateImage,
-  validateIpRange,
-  validateMtu,
-  validateNetworkName,
-  validateStaticIp,
-  validateSubnet,
-} from '../../commands/validate';
+import { parseAliases, splitCommand, validateImage, validateStaticIp } from '../../commands/container-form';
+import { buildCreateNetworkBody, parseKeyValues, previewTsnetRejection, validateBridgeName, validateDriverOptions, validateGateway, validateIpRange, validateMtu, validateNetworkName, validateSubnet } from '../../commands/network-form';
+import { dockerErrorMessage } from '../../docker/errors';
+import { isHttpPort, portUrl } from '../../docker/port-links';
 import type { NetworkModel } from '../../docker/model-types';
 
 const existing = [

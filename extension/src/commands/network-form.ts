@@ -1,28 +1,13 @@
 /**
- * Pure validation and shaping of what the user types into the commands' inputs. Each validator
- * returns undefined when the text is acceptable, or the message shown under the input while the
- * user types. No vscode import: unit-tested with mocha.
+ * The "create network" form: each validator returns undefined when the text is acceptable, or the
+ * message shown under the input while the user types; the body sent to Docker is built from the
+ * answers, and for tsnet checked with the driver's own option parser first. Pure, no vscode import.
  */
-import {
-  KNOWN_OPTIONS,
-  OPT,
-  OptionError,
-  cidrContains,
-  cidrToString,
-  cidrsOverlap,
-  ipFamily,
-  isValidInterfaceName,
-  normalizeIP,
-  parseCidr,
-  parseMtu,
-  parseNetworkRequest,
-  type Cidr,
-} from '@tsnet/shared';
+import { KNOWN_OPTIONS, OPT, OptionError, cidrContains, cidrToString, cidrsOverlap, isValidInterfaceName, normalizeIP, parseCidr, parseMtu, parseNetworkRequest, type Cidr } from '@tsnet/shared';
+import type { CreateNetworkBody } from '../docker/docker-types';
 import { isTsnetDriver } from '../docker/model';
 import type { NetworkModel } from '../docker/model-types';
-
-/** Docker's rule for object names (daemon/names: RestrictedNamePattern). */
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+import { hostAddressError, NAME_PATTERN } from './form-rules';
 
 export function validateNetworkName(name: string, existingNames: readonly string[]): string | undefined {
   if (name === '') return 'Enter a name for the network.';
@@ -45,21 +30,6 @@ export function validateSubnet(text: string, family: 4 | 6, networks: readonly N
       const other = parseCidr(sub.subnet);
       if (other && cidrsOverlap(c, other)) return `${s} overlaps ${sub.subnet} of network "${n.name}".`;
     }
-  }
-  return undefined;
-}
-
-function hostAddressError(what: string, ip: string, subnet: Cidr): string | undefined {
-  if (ipFamily(ip) === undefined) return `"${ip}" is not an IP address.`;
-  if (ipFamily(ip) !== subnet.family) return `${what} ${ip} is IPv${ipFamily(ip)} but the subnet ${cidrToString(subnet)} is IPv${subnet.family}.`;
-  if (!cidrContains(subnet, ip)) return `${what} ${ip} is outside the subnet ${cidrToString(subnet)}.`;
-  if (normalizeIP(ip) === subnet.network) return `${ip} is the network address of ${cidrToString(subnet)}; choose a host address.`;
-  if (subnet.family === 4 && subnet.prefixLength < 31) {
-    const bytes = subnet.network.split('.').map(Number);
-    const hostBits = 32 - subnet.prefixLength;
-    const n = ((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3] + 2 ** hostBits - 1;
-    const broadcast = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-    if (normalizeIP(ip) === broadcast) return `${ip} is the broadcast address of ${cidrToString(subnet)}; choose a host address.`;
   }
   return undefined;
 }
@@ -147,19 +117,6 @@ export interface CreateNetworkInput {
   options?: string;
 }
 
-/** The body of POST /networks/create (dockerode's createNetwork) for what the user entered. */
-export interface CreateNetworkBody {
-  Name: string;
-  Driver: string;
-  CheckDuplicate: boolean;
-  Internal: boolean;
-  Attachable: boolean;
-  EnableIPv6: boolean;
-  IPAM: { Driver: string; Config: { Subnet: string; Gateway?: string; IPRange?: string }[] };
-  Options: Record<string, string>;
-  Labels: Record<string, string>;
-}
-
 export function buildCreateNetworkBody(input: CreateNetworkInput): CreateNetworkBody {
   const options = parseKeyValues(input.options ?? '').values;
   if (input.mtu?.trim()) options[OPT.mtu] = input.mtu.trim();
@@ -219,114 +176,4 @@ function firstHost(c: Cidr): string {
     return parts.join('.');
   }
   return normalizeIP(c.network.replace(/::$/, '::1'));
-}
-
-/** Static address for connect: optional; must lie inside one of the network's subnets. */
-export function validateStaticIp(text: string, network: Pick<NetworkModel, 'name' | 'subnets'>): string | undefined {
-  const s = text.trim();
-  if (s === '') return undefined;
-  const fam = ipFamily(s);
-  if (!fam) return `"${s}" is not an IP address.`;
-  const subnets = network.subnets.filter((x) => x.family === fam);
-  if (subnets.length === 0) return `Network "${network.name}" has no IPv${fam} subnet.`;
-  let last: string | undefined;
-  for (const sub of subnets) {
-    const c = parseCidr(sub.subnet);
-    if (!c) continue;
-    last = hostAddressError('Address', s, c);
-    if (!last) {
-      if (sub.gateway && normalizeIP(sub.gateway) === normalizeIP(s)) return `${s} is the gateway of "${network.name}".`;
-      return undefined;
-    }
-  }
-  return last;
-}
-
-const ALIAS_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/;
-
-export function parseAliases(text: string): { aliases: string[]; error?: string } {
-  const aliases = text.split(/[\s,]+/).filter((a) => a !== '');
-  const bad = aliases.find((a) => !ALIAS_PATTERN.test(a));
-  return bad ? { aliases, error: `"${bad}" is not a valid alias: letters, digits, "_", "." and "-".` } : { aliases };
-}
-
-/** Splits a command line like a POSIX shell would for words and quotes (no expansions). */
-export function splitCommand(text: string): { argv: string[]; error?: string } {
-  const argv: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) cur += text[++i];
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '\\' && i + 1 < text.length) {
-      cur += text[++i];
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) argv.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += ch;
-      inWord = true;
-    }
-  }
-  if (quote) return { argv, error: `Unclosed ${quote} quote.` };
-  if (inWord) argv.push(cur);
-  return { argv };
-}
-
-export function validateImage(text: string): string | undefined {
-  const s = text.trim();
-  if (s === '') return 'Enter an image, e.g. busybox:latest.';
-  if (/\s/.test(s)) return 'An image reference has no spaces.';
-  return /^[a-z0-9]([a-z0-9._/:@-]*)$/i.test(s) ? undefined : `"${s}" is not an image reference.`;
-}
-
-export function validateContainerName(text: string): string | undefined {
-  const s = text.trim();
-  if (s === '') return undefined;
-  return NAME_PATTERN.test(s) ? undefined : `"${s}" is not a valid container name: letters, digits, "_", "." or "-", starting with a letter or digit.`;
-}
-
-/** Ports that usually speak HTTP(S); the tree offers "open in browser" for them. */
-const HTTP_PORTS = new Set([80, 443, 3000, 4200, 5000, 5173, 8000, 8008, 8080, 8081, 8088, 8443, 8888, 9000, 9090]);
-const HTTPS_PORTS = new Set([443, 8443]);
-
-export function isHttpPort(port: { proto: string; containerPort: number }): boolean {
-  return port.proto === 'tcp' && HTTP_PORTS.has(port.containerPort);
-}
-
-/** URL of a published port as seen from this machine (the Docker host's name when DOCKER_HOST is tcp://). */
-export function portUrl(port: { hostIP: string; hostPort: number; containerPort: number }, dockerHost?: string): string {
-  const scheme = HTTPS_PORTS.has(port.containerPort) ? 'https' : 'http';
-  let host = port.hostIP;
-  if (host === '0.0.0.0' || host === '::' || host === '') {
-    const remote = dockerHost && /^(tcp|ssh|https?):\/\//.test(dockerHost) ? new URL(dockerHost.replace(/^tcp:/, 'http:')).hostname : undefined;
-    host = remote || 'localhost';
-  }
-  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-  return `${scheme}://${host}:${port.hostPort}/`;
-}
-
-/** The message of an error from dockerode (Docker's own words), without the HTTP wrapper. */
-export function dockerErrorMessage(err: unknown): string {
-  const e = err as { json?: { message?: string } | string; reason?: string; message?: string; statusCode?: number };
-  if (e && typeof e.json === 'object' && e.json?.message) return e.json.message;
-  if (e && typeof e.json === 'string' && e.json.trim()) {
-    try {
-      const parsed = JSON.parse(e.json) as { message?: string };
-      if (parsed.message) return parsed.message;
-    } catch {
-      return e.json.trim();
-    }
-  }
-  const msg = e?.message ?? String(err);
-  return msg.replace(/^\(HTTP code \d+\)\s*[a-z ]*-\s*/i, '').trim();
 }
