@@ -5,3 +5,4 @@ export * from './options';
 export * from './engine-options';
 export * from './status';
 export * from './status-schema';
+export * from './unix-json';

@@ -7,6 +7,19 @@ export const DEFAULT_STATUS_SOCKET = '/run/tsnet/status.sock';
 export const DEFAULT_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 export const DEFAULT_STATE_DIR = '/var/lib/tsnet';
 
+/** The status API's routes (all GET): the driver serves them, the CLI and the extension ask them. */
+export const STATUS_ROUTES = {
+  /** The whole StatusReport. */
+  status: '/status',
+  /** StatusReport.networks alone. */
+  networks: '/networks',
+  /** Every port map, each with its networkId and endpointId. */
+  ports: '/ports',
+  /** Kernel counters of the host's links (LinkStatsReport), all or `?names=a,b`. */
+  links: '/links',
+  health: '/health',
+} as const;
+
 export type Proto = 'tcp' | 'udp' | 'sctp';
 
 export interface SubnetStatus {
@@ -147,4 +160,4 @@ export interface LinkStatsReport {
   links: LinkStats[];
 }
 
-export const LINKS_PATH = '/links';
+export const LINKS_PATH = STATUS_ROUTES.links;

@@ -1,9 +1,8 @@
 /**
- * A tiny client of the driver's read-only status API (GET over its Unix socket), turning socket
- * errors into sentences a user can act on.
+ * The tsnet command's client of the driver's read-only status API (shared/unix-json over its Unix
+ * socket), turning socket errors into sentences a user can act on.
  */
-import * as http from 'node:http';
-import { parsePortRows, parseStatusReport, StatusSkewError, type PortMapStatus, type StatusReport } from '@tsnet/shared';
+import { getUnixJson, parsePortRows, parseStatusReport, STATUS_ROUTES, StatusSkewError, type PortMapStatus, type StatusReport, type UnixJsonAnswer } from '@tsnet/shared';
 import { VERSION } from '../version';
 
 /** A failure the CLI prints as is and exits non-zero on. */
@@ -39,33 +38,19 @@ export function statusSocketError(e: NodeJS.ErrnoException, socketPath: string):
   }
 }
 
-export function getJson<T>(socketPath: string, urlPath: string, timeoutMs = 10_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, method: 'GET', headers: { Accept: 'application/json', Host: 'tsnet' }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (e) => reject(statusSocketError(e as NodeJS.ErrnoException, socketPath)));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          reject(new CliError(`the status API at ${socketPath} answered ${res.statusCode} with something that is not JSON: ${text.slice(0, 200)}`));
-          return;
-        }
-        if ((res.statusCode ?? 500) >= 400) {
-          const msg = (body as { error?: string }).error ?? text.slice(0, 200);
-          reject(new CliError(`the status API at ${socketPath} answered ${res.statusCode}: ${msg}`));
-          return;
-        }
-        resolve(body as T);
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', (e) => reject(statusSocketError(e as NodeJS.ErrnoException, socketPath)));
-    req.end();
-  });
+export async function getJson<T>(socketPath: string, urlPath: string, timeoutMs = 10_000): Promise<T> {
+  let r: UnixJsonAnswer;
+  try {
+    r = await getUnixJson(socketPath, urlPath, { timeoutMs, host: 'tsnet' });
+  } catch (e) {
+    throw statusSocketError(e as NodeJS.ErrnoException, socketPath);
+  }
+  if (!r.isJson) throw new CliError(`the status API at ${socketPath} answered ${r.status} with something that is not JSON: ${r.text.slice(0, 200)}`);
+  if (r.status >= 400) {
+    const msg = (r.json as { error?: string } | null)?.error ?? r.text.slice(0, 200);
+    throw new CliError(`the status API at ${socketPath} answered ${r.status}: ${msg}`);
+  }
+  return r.json as T;
 }
 
 export class StatusClient {
@@ -76,11 +61,11 @@ export class StatusClient {
   ) {}
 
   status(): Promise<StatusReport> {
-    return this.explained(getJson<unknown>(this.socketPath, '/status').then((b) => this.checked(() => parseStatusReport(b, this.socketPath, VERSION))));
+    return this.explained(getJson<unknown>(this.socketPath, STATUS_ROUTES.status).then((b) => this.checked(() => parseStatusReport(b, this.socketPath, VERSION))));
   }
 
   ports(): Promise<PortRow[]> {
-    return this.explained(getJson<unknown>(this.socketPath, '/ports').then((b) => this.checked(() => parsePortRows(b, this.socketPath, VERSION))));
+    return this.explained(getJson<unknown>(this.socketPath, STATUS_ROUTES.ports).then((b) => this.checked(() => parsePortRows(b, this.socketPath, VERSION))));
   }
 
   /** A driver of another version: its answer does not fit the schema (shared/status-schema). */

@@ -1,8 +1,8 @@
 /**
- * A minimal Docker Engine API client over its Unix socket (node:http with socketPath), so the
+ * A minimal Docker Engine API client over its Unix socket (shared/unix-json), so the
  * driver package needs no Docker SDK at run time. Only read calls: the CLI's, and the driver's start-up check for networks removed while it was down.
  */
-import * as http from 'node:http';
+import { getUnixJson, type UnixJsonAnswer } from '@tsnet/shared';
 
 /** Docker could not be asked, or refused: the message says which and what to do. */
 export class DockerError extends Error {
@@ -55,39 +55,24 @@ export class DockerClient {
   constructor(readonly socketPath = dockerSocketPath()) {}
 
   /** GET `urlPath`; resolves undefined on 404, throws DockerError on anything else that fails. */
-  get<T>(urlPath: string, timeoutMs = 10_000): Promise<T | undefined> {
+  async get<T>(urlPath: string, timeoutMs = 10_000): Promise<T | undefined> {
     const sock = this.socketPath;
-    return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: sock, path: urlPath, method: 'GET', headers: { Host: 'docker' }, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 404) return resolve(undefined);
-          if ((res.statusCode ?? 500) >= 400) {
-            let msg = text;
-            try {
-              msg = (JSON.parse(text) as { message?: string }).message ?? text;
-            } catch {
-              /* not JSON */
-            }
-            return reject(new DockerError(`Docker answered ${res.statusCode} to GET ${urlPath}: ${msg.trim().slice(0, 300)}`, res.statusCode));
-          }
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch {
-            reject(new DockerError(`Docker answered GET ${urlPath} with something that is not JSON`, res.statusCode));
-          }
-        });
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new DockerError(`Docker is not running (no socket at ${sock})`));
-        else if (e.code === 'EACCES' || e.code === 'EPERM') reject(new DockerError(`permission denied on ${sock}: run as root or as a member of the docker group`));
-        else reject(new DockerError(`cannot reach Docker at ${sock}: ${e.message}`));
-      });
-      req.end();
-    });
+    let r: UnixJsonAnswer;
+    try {
+      r = await getUnixJson(sock, urlPath, { timeoutMs, host: 'docker' });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw new DockerError(`Docker is not running (no socket at ${sock})`);
+      if (e.code === 'EACCES' || e.code === 'EPERM') throw new DockerError(`permission denied on ${sock}: run as root or as a member of the docker group`);
+      throw new DockerError(`cannot reach Docker at ${sock}: ${e.message}`);
+    }
+    if (r.status === 404) return undefined;
+    if (r.status >= 400) {
+      const msg = (r.isJson ? (r.json as { message?: string } | null)?.message : undefined) ?? r.text;
+      throw new DockerError(`Docker answered ${r.status} to GET ${urlPath}: ${msg.trim().slice(0, 300)}`, r.status);
+    }
+    if (!r.isJson) throw new DockerError(`Docker answered GET ${urlPath} with something that is not JSON`, r.status);
+    return r.json as T;
   }
 
   /** A container by name or (prefix of) ID; undefined when Docker knows none. */

@@ -7,10 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
-import { LINKS_PATH, type StatusReport } from '@tsnet/shared';
+import { STATUS_ROUTES, type StatusReport } from '@tsnet/shared';
 import { parseLinkNames, readLinkStats } from './links';
-
-export const STATUS_PATH = '/status';
 
 export function createStatusApp(report: () => Promise<StatusReport>): express.Express {
   const app = express();
@@ -22,20 +20,20 @@ export function createStatusApp(report: () => Promise<StatusReport>): express.Ex
     }
     next();
   });
-  app.get(STATUS_PATH, async (_req: Request, res: Response) => {
+  app.get(STATUS_ROUTES.status, async (_req: Request, res: Response) => {
     try {
       res.json(await report());
     } catch (e) {
       res.status(500).json({ error: (e as Error).message });
     }
   });
-  app.get('/networks', async (_req, res) => res.json((await report()).networks));
-  app.get('/ports', async (_req, res) => {
+  app.get(STATUS_ROUTES.networks, async (_req, res) => res.json((await report()).networks));
+  app.get(STATUS_ROUTES.ports, async (_req, res) => {
     const r = await report();
     res.json(r.networks.flatMap((n) => n.endpoints.flatMap((e) => e.ports.map((p) => ({ ...p, networkId: n.id, endpointId: e.id })))));
   });
   // Link counters (bytes/packets/drops/errors) of the host's bridges and veths, for live traffic.
-  app.get(LINKS_PATH, async (req, res) => {
+  app.get(STATUS_ROUTES.links, async (req, res) => {
     let names: string[] | undefined;
     try {
       names = parseLinkNames(req.query.names);
@@ -49,8 +47,8 @@ export function createStatusApp(report: () => Promise<StatusReport>): express.Ex
       res.status(500).json({ error: (e as Error).message });
     }
   });
-  app.get('/health', (_req, res) => res.json({ ok: true }));
-  app.use((req, res) => res.status(404).json({ error: `no such status route ${req.path.slice(0, 200)}; try GET ${STATUS_PATH}` }));
+  app.get(STATUS_ROUTES.health, (_req, res) => res.json({ ok: true }));
+  app.use((req, res) => res.status(404).json({ error: `no such status route ${req.path.slice(0, 200)}; try GET ${STATUS_ROUTES.status}` }));
   return app;
 }
 
