@@ -17,7 +17,6 @@ import {
   vethHostName,
   vethRetiredName,
   OptionError,
-  VXLAN_LINK,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
   type CreateNetworkRequest,
@@ -30,8 +29,8 @@ import {
   type ProgramExternalConnectivityRequest,
   type PortBinding,
 } from '@tsnet/shared';
-import type { Firewall, FirewallNetwork, PortMapRule } from '../firewall/types';
-import { ENODEV, EEXIST, NetlinkError, type NetlinkHandle } from '../netlink/types';
+import type { Firewall, PortMapRule } from '../firewall/types';
+import type { NetlinkHandle } from '../netlink/types';
 import { own, records, type EndpointRecord, type NetworkRecord, type PortMapRecord, type StateDocument } from '../state/types';
 import type { Store } from '../state/store';
 
@@ -40,7 +39,7 @@ import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
 import { LinkReaper } from './link-reaper';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding, type BoundSocket } from './ports';
-import { bridgeMac, DEFAULT_MTU, pinnedMacFor } from './bridge';
+import { bridgeSteps, build, deleteLinkIfPresent, setPortFlags, toFirewallNetwork, vethSteps, type KernelParams } from './provision';
 
 export interface Logger {
   debug(obj: object | string, msg?: string): void;
@@ -49,13 +48,8 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
 }
 
-/** Kernel parameters (/proc/sys), injectable so the core can run inside a test namespace. */
-export interface KernelParams {
-  set(key: string, value: string): Promise<void>;
-  setInterface(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void>;
-  /** A bridge port attribute under /sys/class/net/IF/brport/. */
-  setBridgePort(ifname: string, key: string, value: string): Promise<void>;
-}
+export type { KernelParams } from './provision';
+export { toFirewallNetwork } from './provision';
 
 export interface DriverDeps {
   netlink: NetlinkHandle;
@@ -136,12 +130,10 @@ export class Driver {
   }
 
   private createNetworkHolding(config: NetworkConfig): Promise<void> {
-    const cluster = config.cluster !== undefined ? this.deps.cluster : undefined;
     return this.networks.exclusive(config.id, async () => {
       if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
-      const { netlink, firewall, params } = this.deps;
-      const existing = await netlink.getLink(config.bridge);
+      const existing = await this.deps.netlink.getLink(config.bridge);
       let adopted = false;
       if (existing) {
         if (existing.kind !== 'bridge') {
@@ -150,7 +142,6 @@ export class Driver {
         adopted = config.bridgeNamed;
       }
       const record: NetworkRecord = { config, bridgeAdopted: adopted, createdAt: new Date().toISOString(), endpoints: records(), addedAddresses: [] };
-      const gateways = [...config.ipv4, ...config.ipv6Subnets].map((s) => `${s.gateway}/${s.pool.prefixLength}`);
       const steps: Step[] = [];
       if (existing && !adopted) {
         if (!this.state.pending?.includes(config.bridge)) {
@@ -159,66 +150,15 @@ export class Driver {
         // Ours: journalled by an earlier attempt in this run that could not remove it.
         steps.push({ name: 'remove leftover bridge', do: () => this.deleteLinkIfPresent(config.bridge) });
       }
-      if (!adopted) {
-        steps.push({
-          name: `create bridge ${config.bridge}`,
-          do: async () => {
-            await this.intend(config.bridge);
-            await netlink.createBridge(config.bridge, { mtu: config.mtu ?? DEFAULT_MTU, mac: bridgeMac(config.id) });
-          },
-          undo: () => this.deleteLinkIfPresent(config.bridge),
-        });
-      } else {
-        // An adopted bridge keeps its MAC (and its MTU unless one is asked for), pinned so that
-        // neither follows the ports tsnet adds and removes.
-        const before = existing!.mtu;
-        steps.push({
-          name: `pin MAC and MTU of ${config.bridge}`,
-          do: () => netlink.pinBridge(config.bridge, { mac: pinnedMacFor(config.id, existing!.mac), mtu: config.mtu ?? before }),
-          undo: () => (config.mtu && config.mtu !== before ? netlink.setMtu(config.bridge, before) : Promise.resolve()),
-        });
-      }
-      if (config.ipv6) {
-        steps.push({
-          name: 'enable IPv6 on the bridge',
-          do: async () => {
-            await params.setInterface('ipv6', config.bridge, 'disable_ipv6', '0');
-            await params.setInterface('ipv6', config.bridge, 'accept_dad', '0');
-            await params.set('net.ipv6.conf.all.forwarding', '1');
-          },
-        });
-      }
-      for (const gw of gateways) {
-        steps.push({
-          name: `add gateway ${gw} to ${config.bridge}`,
-          do: async () => {
-            try {
-              await netlink.addAddress(config.bridge, gw);
-              record.addedAddresses!.push(gw);
-            } catch (e) {
-              if (!(adopted && e instanceof NetlinkError && e.errno === EEXIST)) throw e;
-            }
-          },
-          undo: async () => {
-            if (adopted && record.addedAddresses!.includes(gw)) await netlink.deleteAddress(config.bridge, gw).catch(() => undefined);
-          },
-        });
-      }
-      steps.push({
-        name: 'kernel parameters',
-        do: async () => {
-          await params.set('net.ipv4.ip_forward', '1');
-          // Lets DNAT from 127.0.0.1 reach containers on this bridge (published ports on localhost).
-          await params.setInterface('ipv4', config.bridge, 'route_localnet', '1');
-        },
-      });
-      if (cluster) steps.push({ name: 'multi-host bridge settings', do: () => cluster.configureBridge(config.bridge) });
-      steps.push({ name: `set ${config.bridge} up`, do: () => netlink.setLinkUp(config.bridge) });
-      steps.push({
-        name: 'firewall rules',
-        do: () => firewall.applyNetwork(toFirewallNetwork(config)),
-        undo: () => firewall.removeNetwork(toFirewallNetwork(config)),
-      });
+      steps.push(
+        ...bridgeSteps(this.deps, {
+          config,
+          adopted,
+          existing: adopted ? existing : undefined,
+          beforeCreate: () => this.intend(config.bridge),
+          added: record.addedAddresses,
+        }),
+      );
       const addNetwork = () => {
         this.state.networks[config.id] = record;
       };
@@ -360,31 +300,17 @@ export class Driver {
           for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`, ep.hostVeth)) || leftover;
           await runSteps(
             [
-              {
-                name: `create veth ${ep.hostVeth}`,
-                do: async () => {
-                  await this.intend(ep.hostVeth);
-                  const veth = { master: net.config.bridge, mtu: net.config.mtu, peerMac: mac };
-                  if (leftover) {
-                    // Ours, journalled by an earlier attempt that could not remove it: replace it.
-                    await this.deleteLinkIfPresent(ep.hostVeth);
-                    await this.deleteLinkIfPresent(ep.containerVeth);
-                  }
-                  try {
-                    await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, veth);
-                  } catch (e) {
-                    if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
-                    throw new ConflictError(`endpoint ${ep.id.slice(0, 12)}: an interface named ${ep.hostVeth} or ${ep.containerVeth} appeared while tsnet was creating it; tsnet does not delete what it did not make: remove it and retry`);
-                  }
-                },
-                undo: () => this.deleteLinkIfPresent(ep.hostVeth),
-              },
-              {
-                // A container reaching its own published port comes back through the port it left by.
-                // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
-                name: 'bridge port flags',
-                do: () => this.setPortFlags(net, ep.hostVeth),
-              },
+              ...vethSteps(this.deps, {
+                config: net.config,
+                hostVeth: ep.hostVeth,
+                containerVeth: ep.containerVeth,
+                mac,
+                beforeCreate: () => this.intend(ep.hostVeth),
+                // Ours, journalled by an earlier attempt that could not remove it: replace it.
+                replaceLeftover: leftover,
+                nameTaken: () =>
+                  new ConflictError(`endpoint ${ep.id.slice(0, 12)}: an interface named ${ep.hostVeth} or ${ep.containerVeth} appeared while tsnet was creating it; tsnet does not delete what it did not make: remove it and retry`),
+              }),
               {
                 name: 'persist endpoint',
                 do: async () => {
@@ -480,8 +406,7 @@ export class Driver {
       const link = this.unjoined.delete(ep.id) || (await this.deps.netlink.getLink(ep.hostVeth));
       if (!link) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
-        await this.deps.netlink.createVeth(ep.hostVeth, ep.containerVeth, { master: net.config.bridge, mtu: net.config.mtu, peerMac: ep.mac });
-        await this.setPortFlags(net, ep.hostVeth);
+        await build(vethSteps(this.deps, { config: net.config, hostVeth: ep.hostVeth, containerVeth: ep.containerVeth, mac: ep.mac }));
       }
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
@@ -659,10 +584,10 @@ export class Driver {
     return this.networks.shared(String(req.NetworkID), () => this.endpoints.run(String(req.EndpointID), fn));
   }
 
-  async setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
-    await this.deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');
-    if (!net.config.icc) await this.deps.params.setBridgePort(hostVeth, 'isolated', '1');
+  setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
+    return setPortFlags(this.deps, net.config, hostVeth);
   }
+
 
   /**
    * Before creating a link: refuses a name another record owns or a link tsnet did not journal
@@ -777,13 +702,10 @@ export class Driver {
     return undefined;
   }
 
-  async deleteLinkIfPresent(name: string): Promise<void> {
-    try {
-      await this.deps.netlink.deleteLink(name);
-    } catch (e) {
-      if (!(e instanceof NetlinkError && e.errno === ENODEV)) throw e;
-    }
+  deleteLinkIfPresent(name: string): Promise<void> {
+    return deleteLinkIfPresent(this.deps.netlink, name);
   }
+
 
   /** Drops conntrack entries that would keep sending a flow to an address that is going away. */
   private async forgetConnections(ep: EndpointRecord): Promise<void> {
@@ -796,18 +718,6 @@ export class Driver {
       }
     }
   }
-}
-
-export function toFirewallNetwork(c: NetworkConfig): FirewallNetwork {
-  return {
-    id: c.id,
-    bridge: c.bridge,
-    subnets: [...c.ipv4, ...c.ipv6Subnets].map((s) => ({ family: s.family, cidr: cidrToString(s.pool), gateway: s.gateway })),
-    icc: c.icc,
-    masquerade: c.masquerade,
-    internal: c.internal,
-    ...(c.cluster !== undefined ? { clusterDevice: VXLAN_LINK } : {}),
-  };
 }
 
 export function toRule(net: NetworkRecord, p: PortMapRecord): PortMapRule {

@@ -10,11 +10,12 @@
  * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
  * dockerd's next request on it completes.
  */
-import { BRIDGE_PREFIX, cidrToString, parseCidr, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, VETH_RETIRED_PREFIX, vethContainerName, type NetworkConfig, type SubnetConfig } from '@tsnet/shared';
+import { BRIDGE_PREFIX, cidrToString, parseCidr, parseNetworkRequest, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, VETH_RETIRED_PREFIX, vethContainerName, type NetworkConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
 import { records, type EndpointRecord } from '../state/types';
-import { toFirewallNetwork, toRule, type Driver, type DriverDeps } from './driver';
-import { bridgeMac, DEFAULT_MTU, pinnedMacFor } from './bridge';
+import { toRule, type Driver, type DriverDeps } from './driver';
+import { DEFAULT_MTU } from './bridge';
+import { bridgeSteps, build, vethSteps } from './provision';
 
 export interface ReconcileReport {
   recreated: string[];
@@ -33,30 +34,17 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   for (const net of Object.values(driver.state.networks)) {
     const c = net.config;
     try {
-      if (!byName.has(c.bridge)) {
-        if (net.bridgeAdopted) {
-          report.warnings.push(`network ${c.id.slice(0, 12)}: the adopted bridge ${c.bridge} is gone; re-creating it`);
-        }
-        await netlink.createBridge(c.bridge, { mtu: c.mtu ?? DEFAULT_MTU, mac: bridgeMac(c.id) });
-        for (const s of allSubnets(c)) await netlink.addAddress(c.bridge, `${s.gateway}/${s.pool.prefixLength}`).catch(() => undefined);
-        report.recreated.push(`bridge ${c.bridge}`);
-      } else {
-        // Bridges made by earlier versions (or adopted) may still follow their ports' MAC and MTU.
-        const link = byName.get(c.bridge)!;
-        await netlink.pinBridge(c.bridge, { mac: pinnedMacFor(c.id, link.mac), mtu: c.mtu ?? (net.bridgeAdopted ? link.mtu : DEFAULT_MTU) });
-        const have = new Set((await netlink.listAddresses(c.bridge)).map((a) => a.cidr));
-        for (const s of allSubnets(c)) {
-          const gw = `${s.gateway}/${s.pool.prefixLength}`;
-          if (!have.has(gw)) {
-            await netlink.addAddress(c.bridge, gw);
-            report.recreated.push(`address ${gw} on ${c.bridge}`);
-          }
-        }
+      const existing = byName.get(c.bridge);
+      if (!existing && net.bridgeAdopted) {
+        report.warnings.push(`network ${c.id.slice(0, 12)}: the adopted bridge ${c.bridge} is gone; re-creating it`);
       }
-      await deps.params.set('net.ipv4.ip_forward', '1').catch(() => undefined);
-      await deps.params.setInterface('ipv4', c.bridge, 'route_localnet', '1').catch(() => undefined);
-      await netlink.setLinkUp(c.bridge);
-      await firewall.applyNetwork(toFirewallNetwork(c));
+      // The bridge is built exactly as CreateNetwork builds it (provision.ts); one that is there
+      // gets what it lacks (bridges of earlier versions, or adopted ones, may still follow their
+      // ports' MAC and MTU).
+      const added: string[] = [];
+      await build(bridgeSteps(deps, { config: c, adopted: net.bridgeAdopted, existing, added }));
+      if (!existing) report.recreated.push(`bridge ${c.bridge}`);
+      else report.recreated.push(...added.map((gw) => `address ${gw} on ${c.bridge}`));
     } catch (e) {
       report.warnings.push(`network ${c.id.slice(0, 12)}: could not restore bridge ${c.bridge}: ${(e as Error).message}`);
       continue;
@@ -67,9 +55,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
       // the container's namespace is bound there (runc's prestart hook does that). Containers
       // that vanished while tsnet was down are found by asking Docker (docker-sync.ts).
       if (!byName.has(ep.hostVeth) && !ep.joined) {
-        await netlink
-          .createVeth(ep.hostVeth, ep.containerVeth, { master: c.bridge, mtu: c.mtu, peerMac: ep.mac })
-          .then(() => driver.setPortFlags(net, ep.hostVeth))
+        await build(vethSteps(deps, { config: c, hostVeth: ep.hostVeth, containerVeth: ep.containerVeth, mac: ep.mac }))
           .then(() => report.recreated.push(`veth ${ep.hostVeth}`))
           .catch((e) => report.warnings.push(`endpoint ${ep.id.slice(0, 12)}: could not re-create veth ${ep.hostVeth}: ${(e as Error).message}`));
       } else if (!byName.has(ep.hostVeth)) {
@@ -154,13 +140,9 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
 /** What follows `tsn-` in a bridge name tsnet derived from a network ID. */
 const RECOVERABLE_ID = /^[0-9a-f]{11}$/;
 
-function allSubnets(c: NetworkConfig): SubnetConfig[] {
-  return [...c.ipv4, ...c.ipv6Subnets];
-}
-
 /**
  * Rebuilds what damaged files held, from the kernel: each tsn-* bridge no record owns becomes a
- * network known by its ID prefix (options assumed default), and each tsv* veth on a bridge that
+ * network known by its ID prefix (options the parser's defaults), and each tsv* veth on a bridge that
  * no endpoint owns becomes an endpoint, taking its record back when that record survived in its
  * own file (its network's file was the damaged one).
  */
@@ -175,31 +157,24 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
       report.warnings.push(`bridge ${br.name} was not recovered as a tsnet network: "${idPrefix}" is not the start of a network ID (11 hex digits); left as it is`);
       continue;
     }
-    const subnets: SubnetConfig[] = addrs
+    const gateways = addrs
       .filter((a) => a.ifindex === br.index)
       .map((a) => parseCidr(a.cidr))
-      .filter((c): c is NonNullable<typeof c> => !!c && !(c.family === 6 && c.address.startsWith('fe80:')))
-      .map((c) => ({ family: c.family, pool: parseCidr(`${c.network}/${c.prefixLength}`)!, gateway: c.address, auxAddresses: {} }));
-    const ipv4 = subnets.filter((s) => s.family === 4);
-    if (ipv4.length === 0) continue;
-    const ipv6Subnets = subnets.filter((s) => s.family === 6);
-    const config: NetworkConfig = {
-      id: idPrefix,
-      bridge: br.name,
-      bridgeNamed: false,
-      mtu: br.mtu !== 1500 ? br.mtu : undefined,
-      icc: true,
-      masquerade: true,
-      internal: false,
-      ipv6: ipv6Subnets.length > 0,
-      hostBindingIPv4: '0.0.0.0',
-      hostBindingIPv6: '::',
-      containerIfacePrefix: 'eth',
-      portRange: { start: 49153, end: 65535 },
-      ipv4,
-      ipv6Subnets,
-      raw: {},
-    };
+      .filter((c): c is NonNullable<typeof c> => !!c && !(c.family === 6 && c.address.startsWith('fe80:')));
+    const ipam = (family: 4 | 6) => gateways.filter((g) => g.family === family).map((g) => ({ Pool: `${g.network}/${g.prefixLength}`, Gateway: `${g.address}/${g.prefixLength}` }));
+    if (ipam(4).length === 0) continue;
+    // Every option the kernel cannot tell is the option parser's default, as for a network
+    // created without -o; the bridge's MTU is what the kernel says.
+    let config: NetworkConfig;
+    try {
+      config = parseNetworkRequest({ NetworkID: idPrefix, Options: { 'com.docker.network.enable_ipv6': ipam(6).length > 0 }, IPv4Data: ipam(4), IPv6Data: ipam(6) });
+    } catch (e) {
+      report.warnings.push(`bridge ${br.name} was not recovered as a tsnet network: its addresses do not make a network (${(e as Error).message}); left as it is`);
+      continue;
+    }
+    if (config.bridge !== br.name) continue;
+    config.mtu = br.mtu !== DEFAULT_MTU ? br.mtu : undefined;
+    const subnets = [...config.ipv4, ...config.ipv6Subnets];
     driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: records(), recovered: true };
     report.warnings.push(`recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}); its options are assumed default until dockerd speaks of it`);
   }
