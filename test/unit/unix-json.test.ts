@@ -46,8 +46,8 @@ describe('shared Unix-socket JSON client', () => {
     await assert.rejects(getUnixJson(sock, '/silent', { timeoutMs: 100 }), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT' && e.message === `no answer from ${sock} within 100 ms`);
   });
 
-  it('the Docker client, the CLI\'s and the extension\'s status clients use it (none speaks node:http itself)', () => {
-    for (const f of ['driver/src/docker/client.ts', 'driver/src/cli/status-client.ts', 'extension/src/docker/tsnet-status.ts']) {
+  it('the Docker client, the CLI\'s and the extension\'s status and link clients use it (none speaks node:http itself)', () => {
+    for (const f of ['driver/src/docker/client.ts', 'driver/src/cli/status-client.ts', 'extension/src/docker/tsnet-status.ts', 'extension/src/docker/link-stats.ts']) {
       const src = fs.readFileSync(path.join(repo, f), 'utf8');
       assert.doesNotMatch(src, /from '(node:)?http'/, f);
       assert.match(src, /getUnixJson\(/, f);
