@@ -22,7 +22,7 @@ describe('deferred veth deletion', () => {
     state.networks.n1 = net('n1');
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
     state.networks.n1.endpoints.e2 = ep('e2', 'n1');
-    await s.network('n1').endpoint('e1').endpoint('e2').save();
+    await s.markNetworkDirty('n1').markEndpointDirty('e1').markEndpointDirty('e2').save();
     // The crash comes after the journal line and before the file's removal.
     await s.journalDeletion('e1', 'tsve1');
     await s.close();
@@ -67,14 +67,14 @@ describe('deferred veth deletion', () => {
     s.bind(() => state);
     state.networks.n1 = net('n1');
     state.networks.n1.endpoints.live = ep('live', 'n1');
-    await s.network('n1').endpoint('live').save();
+    await s.markNetworkDirty('n1').markEndpointDirty('live').save();
     // Creations journal their link and keep it pending until its record is on disk.
     state.pending = ['tsvcreating', 'tsvnext'];
     const ids = Array.from({ length: JOURNAL_COMPACT_AFTER + 10 }, (_, i) => String(i).padStart(64, 'e'));
     const veth = (id: string) => `tsv${id.slice(-11)}`;
     await Promise.all([...ids.map((id) => s.journalDeletion(id, veth(id))), s.journal('tsvcreating')]);
     for (const id of ids.slice(1)) s.deletionDone(id, veth(id));
-    s.endpoint(ids[0]); // a removal whose file has not been written yet
+    s.markEndpointDirty(ids[0]); // a removal whose file has not been written yet
     for (let i = 0; i < JOURNAL_COMPACT_AFTER; i++) await s.journal('tsvnext'); // past the limit again: compacts
     await s.close();
     const text = fs.readFileSync(path.join(dir, 'journal.log'), 'utf8');

@@ -31,7 +31,7 @@ describe('store: IDs that are names of Object.prototype members (issue 13 item 3
     for (const id of PROTOTYPE_IDS) {
       state.networks[id] = net(id);
       state.networks[id].endpoints[id] = ep(id, id);
-      s.network(id).endpoint(id);
+      s.markNetworkDirty(id).markEndpointDirty(id);
     }
     await s.save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')).sort(), PROTOTYPE_IDS.map((i) => `${i}.json`).sort());
@@ -46,7 +46,7 @@ describe('store: IDs that are names of Object.prototype members (issue 13 item 3
     assert.equal(Object.getPrototypeOf(back.state.networks), null, 'the network container has no prototype');
     for (const id of PROTOTYPE_IDS) {
       delete state.networks[id].endpoints[id];
-      s.endpoint(id);
+      s.markEndpointDirty(id);
     }
     await s.save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), []);
@@ -58,9 +58,9 @@ describe('store: IDs that are names of Object.prototype members (issue 13 item 3
     s.load();
     const state = { version: 1, networks: { n1: { ...net('n1'), endpoints: {} } } } as unknown as StateDocument;
     s.bind(() => state);
-    await s.endpoint('toString').endpoint('valueOf').endpoint('hasOwnProperty').save();
+    await s.markEndpointDirty('toString').markEndpointDirty('valueOf').markEndpointDirty('hasOwnProperty').save();
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
-    await s.endpoint('e1').save();
+    await s.markEndpointDirty('e1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json']);
   });
 
@@ -69,8 +69,8 @@ describe('store: IDs that are names of Object.prototype members (issue 13 item 3
     const { state } = s.load();
     s.bind(() => state);
     state.networks.n1 = net('n1');
-    await assert.rejects(s.network('lab+1').save(), (e: Error) => e instanceof UnstorableIdError && /"lab\+1".*not saved/.test(e.message));
-    await s.network('n1').save();
+    await assert.rejects(s.markNetworkDirty('lab+1').save(), (e: Error) => e instanceof UnstorableIdError && /"lab\+1".*not saved/.test(e.message));
+    await s.markNetworkDirty('n1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')), ['n1.json']);
   });
 
@@ -82,7 +82,7 @@ describe('store: IDs that are names of Object.prototype members (issue 13 item 3
     state.networks.n2 = net('n2');
     // A directory where the temporary file goes: the write of n1 fails, n2 is written.
     fs.mkdirSync(path.join(dir, 'networks', 'n1.json.tmp', 'x'), { recursive: true });
-    await assert.rejects(s.network('n1').network('n2').save());
+    await assert.rejects(s.markNetworkDirty('n1').markNetworkDirty('n2').save());
     assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')).filter((f) => f.endsWith('.json')), ['n2.json']);
     fs.rmSync(path.join(dir, 'networks', 'n1.json.tmp'), { recursive: true });
     await s.save();
@@ -111,7 +111,7 @@ describe('store: files and directories (issue 13 item 13)', () => {
     fs.symlinkSync(victim, path.join(dir, 'networks', 'n1.json.tmp'));
     fs.symlinkSync(victim, path.join(dir, 'journal.log.tmp'));
     state.networks.n1 = net('n1');
-    await s.network('n1').save();
+    await s.markNetworkDirty('n1').save();
     await s.clearJournal();
     assert.equal(fs.readFileSync(victim, 'utf8'), 'precious');
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'networks', 'n1.json'), 'utf8')).config.id, 'n1');

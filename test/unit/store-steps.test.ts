@@ -24,14 +24,14 @@ describe('store (driver/state/store)', () => {
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
     await a.journal('tsvabc');
     await a.close();
-    await a.network('n1').endpoint('e1').save();
+    await a.markNetworkDirty('n1').markEndpointDirty('e1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'networks')), ['n1.json']);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json']);
     const back = new Store(dir).load();
     assert.deepEqual(back.state.pending, ['tsvabc']);
     assert.deepEqual(Object.keys(back.state.networks.n1.endpoints), ['e1']);
     delete state.networks.n1.endpoints.e1;
-    await a.endpoint('e1').save();
+    await a.markEndpointDirty('e1').save();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), [], 'a removed object loses its file');
   });
 
@@ -41,11 +41,11 @@ describe('store (driver/state/store)', () => {
     s.bind(() => state);
     state.networks.n1 = net('n1');
     for (let i = 0; i < 200; i++) state.networks.n1.endpoints[`e${i}`] = ep(`e${i}`, 'n1');
-    await s.everything().save();
+    await s.markAllDirty().save();
     const before = fs.statSync(path.join(dir, 'endpoints', 'e5.json')).mtimeMs;
     state.networks.n1.endpoints.e7.joined = true;
     await new Promise((r) => setTimeout(r, 20));
-    await s.endpoint('e7').save();
+    await s.markEndpointDirty('e7').save();
     assert.equal(fs.statSync(path.join(dir, 'endpoints', 'e5.json')).mtimeMs, before, 'an unmarked endpoint was rewritten');
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', 'e7.json'), 'utf8')).joined, true);
   });
@@ -58,7 +58,7 @@ describe('store (driver/state/store)', () => {
       snapshots++;
       return state;
     });
-    await Promise.all(Array.from({ length: 50 }, () => s.network('n').save()));
+    await Promise.all(Array.from({ length: 50 }, () => s.markNetworkDirty('n').save()));
     assert.ok(snapshots <= 3, `${snapshots} writes for 50 saves`);
   });
 

@@ -168,10 +168,10 @@ export class Driver {
       steps.push({
         name: 'persist network',
         do: async () => {
-          await this.persist(addNetwork, removeNetwork, (s) => s.network(config.id));
+          await this.persist(addNetwork, removeNetwork, (s) => s.markNetworkDirty(config.id));
           this.settle(config.bridge);
         },
-        undo: () => this.persist(removeNetwork, addNetwork, (s) => s.network(config.id)),
+        undo: () => this.persist(removeNetwork, addNetwork, (s) => s.markNetworkDirty(config.id)),
       });
       try {
         await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
@@ -192,7 +192,7 @@ export class Driver {
         await this.removePortMaps(net, ep);
         await this.deleteLinkIfPresent(ep.hostVeth);
         this.unjoined.delete(ep.id);
-        this.deps.store.endpoint(ep.id);
+        this.deps.store.markEndpointDirty(ep.id);
       }
       await this.background.drain(net.config.id);
       await firewall.removeNetwork(toFirewallNetwork(net.config));
@@ -202,7 +202,7 @@ export class Driver {
         await this.deleteLinkIfPresent(net.config.bridge);
       }
       delete this.state.networks[net.config.id];
-      await this.deps.store.network(net.config.id).save();
+      await this.deps.store.markNetworkDirty(net.config.id).save();
       this.deps.log.info({ network: net.config.id, bridge: net.config.bridge }, 'network deleted');
     });
   }
@@ -314,11 +314,11 @@ export class Driver {
               {
                 name: 'persist endpoint',
                 do: async () => {
-                  await this.persist(addEndpoint, removeEndpoint, (s) => s.endpoint(ep.id));
+                  await this.persist(addEndpoint, removeEndpoint, (s) => s.markEndpointDirty(ep.id));
                   this.settle(ep.hostVeth);
                   this.unjoined.add(ep.id);
                 },
-                undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.endpoint(ep.id)),
+                undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.markEndpointDirty(ep.id)),
               },
             ],
             (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
@@ -365,7 +365,7 @@ export class Driver {
       const present = await this.deps.netlink.retireLink(ep.hostVeth, retired);
       delete net.endpoints[ep.id];
       this.unjoined.delete(ep.id);
-      this.saveLater(this.deps.store.endpoint(ep.id));
+      this.saveLater(this.deps.store.markEndpointDirty(ep.id));
       // The container end keeps its name until the kernel deletes the pair: a CreateEndpoint
       // that needs the same names (an ID with the same first 11 hex digits) waits for it.
       const gone = present ? this.reaper.delete(retired) : Promise.resolve();
@@ -388,7 +388,7 @@ export class Driver {
     await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
     const datagrams = ep.ports.some((p) => p.proto !== 'tcp');
     ep.ports = [];
-    this.deps.store.endpoint(ep.id);
+    this.deps.store.markEndpointDirty(ep.id);
     // A UDP flow keeps its conntrack entry (and so its old DNAT) while packets keep coming: it
     // must be gone before the port can be published again. A new TCP connection has a new tuple,
     // so TCP needs no flush; skipping it matters, because a conntrack dump walks the whole hash
@@ -411,7 +411,7 @@ export class Driver {
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
       // Informative only (restart logic copes without it): no need to make dockerd wait for a disk.
-      this.saveLater(this.deps.store.endpoint(ep.id));
+      this.saveLater(this.deps.store.markEndpointDirty(ep.id));
       const res: JoinResponse = { InterfaceName: { SrcName: ep.containerVeth, DstPrefix: net.config.containerIfacePrefix } };
       if (!net.config.internal) {
         res.Gateway = net.config.ipv4[0].gateway;
@@ -429,8 +429,8 @@ export class Driver {
       await this.removePortMaps(net, ep);
       ep.joined = false;
       ep.sandboxKey = undefined;
-      if (hadPorts) await this.deps.store.endpoint(ep.id).save();
-      else this.saveLater(this.deps.store.endpoint(ep.id));
+      if (hadPorts) await this.deps.store.markEndpointDirty(ep.id).save();
+      else this.saveLater(this.deps.store.markEndpointDirty(ep.id));
     });
   }
 
@@ -499,8 +499,8 @@ export class Driver {
         },
         {
           name: 'persist port maps',
-          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), (s) => s.endpoint(ep.id)),
-          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), (s) => s.endpoint(ep.id)),
+          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), (s) => s.markEndpointDirty(ep.id)),
+          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), (s) => s.markEndpointDirty(ep.id)),
         },
       ],
       (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
@@ -513,7 +513,7 @@ export class Driver {
       const ep = this.endpoint(net, req.EndpointID);
       if (ep.ports.length === 0) return;
       await this.removePortMaps(net, ep);
-      await this.deps.store.endpoint(ep.id).save();
+      await this.deps.store.markEndpointDirty(ep.id).save();
     });
   }
 
@@ -660,11 +660,11 @@ export class Driver {
     if (!net) throw new NotFoundError('network', String(id));
     if (net.recovered && net.config.id !== id) {
       delete this.state.networks[net.config.id];
-      this.deps.store.network(net.config.id).network(id);
+      this.deps.store.markNetworkDirty(net.config.id).markNetworkDirty(id);
       net.config.id = id;
       for (const e of Object.values(net.endpoints)) {
         e.networkId = id;
-        this.deps.store.endpoint(e.id);
+        this.deps.store.markEndpointDirty(e.id);
       }
       this.state.networks[id] = net;
       this.saveLater(this.deps.store);
@@ -678,7 +678,7 @@ export class Driver {
       ep = Object.values(net.endpoints).find((e) => e.recovered && id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
       if (ep) {
         delete net.endpoints[ep.id];
-        this.deps.store.endpoint(ep.id).endpoint(id);
+        this.deps.store.markEndpointDirty(ep.id).markEndpointDirty(id);
         ep.id = id;
         ep.recovered = undefined;
         net.endpoints[id] = ep;

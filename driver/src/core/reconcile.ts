@@ -130,7 +130,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
 
   driver.state.pending = [];
   driver.state.deleting = undefined;
-  await deps.store.everything().save();
+  await deps.store.markAllDirty().save();
   await deps.store.clearJournal();
   log.info({ recreated: report.recreated, removed: report.removed, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);

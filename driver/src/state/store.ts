@@ -210,12 +210,14 @@ export class Store {
     this.snapshot = snapshot;
   }
 
-  network(id: string): this {
+  /** Marks a network for the next save (its file is written, or removed when the network is gone). */
+  markNetworkDirty(id: string): this {
     this.dirty.add(`n:${id}`);
     return this;
   }
 
-  endpoint(id: string): this {
+  /** Marks an endpoint for the next save (its file is written, or removed when the endpoint is gone). */
+  markEndpointDirty(id: string): this {
     this.dirty.add(`e:${id}`);
     return this;
   }
@@ -314,13 +316,13 @@ export class Store {
   }
 
   /** Marks every object of the state (and every file on disk) for the next save. */
-  everything(): this {
+  markAllDirty(): this {
     const s = this.snapshot();
-    for (const name of jsonFiles(this.networksDir)) this.network(name.slice(0, -5));
-    for (const name of jsonFiles(this.endpointsDir)) this.endpoint(name.slice(0, -5));
+    for (const name of jsonFiles(this.networksDir)) this.markNetworkDirty(name.slice(0, -5));
+    for (const name of jsonFiles(this.endpointsDir)) this.markEndpointDirty(name.slice(0, -5));
     for (const n of Object.values(s.networks)) {
-      this.network(n.config.id);
-      for (const id of Object.keys(n.endpoints)) this.endpoint(id);
+      this.markNetworkDirty(n.config.id);
+      for (const id of Object.keys(n.endpoints)) this.markEndpointDirty(id);
     }
     return this;
   }
