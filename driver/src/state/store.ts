@@ -31,7 +31,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { vethRetiredName } from '@tsnet/shared';
-import type { EndpointRecord, NetworkRecord, StateDocument } from './types';
+import { endpointFile, networkFile, readEndpointFile, readNetworkFile } from './files';
+import type { EndpointRecord, StateDocument } from './types';
 import { own, records, STATE_VERSION } from './types';
 
 /** Appends to the journal after which it is rewritten with only what is still pending. */
@@ -118,23 +119,22 @@ export class Store {
 
     for (const name of jsonFiles(this.networksDir)) {
       const file = path.join(this.networksDir, name);
-      const rec = read(file) as NetworkRecord | undefined;
-      if (rec === undefined) continue;
-      const why = networkProblem(rec);
-      if (why) {
-        damaged(file, why);
+      const raw = read(file);
+      if (raw === undefined) continue;
+      const rec = readNetworkFile(raw);
+      if (typeof rec === 'string') {
+        damaged(file, rec);
         continue;
       }
-      rec.endpoints = records();
       result.state.networks[rec.config.id] = rec;
     }
     for (const name of jsonFiles(this.endpointsDir)) {
       const file = path.join(this.endpointsDir, name);
-      const ep = read(file) as EndpointRecord | undefined;
-      if (ep === undefined) continue;
-      const why = endpointProblem(ep);
-      if (why) {
-        damaged(file, why);
+      const raw = read(file);
+      if (raw === undefined) continue;
+      const ep = readEndpointFile(raw);
+      if (typeof ep === 'string') {
+        damaged(file, ep);
         continue;
       }
       const net = own(result.state.networks, ep.networkId);
@@ -368,10 +368,11 @@ export class Store {
         if (key.startsWith('n:')) {
           file = path.join(this.networksDir, `${safe(id)}.json`);
           const rec = own(state.networks, id);
-          content = rec ? { ...rec, endpoints: undefined } : undefined;
+          content = rec ? networkFile(rec) : undefined;
         } else {
           file = path.join(this.endpointsDir, `${safe(id)}.json`);
-          content = findEndpoint(state, id);
+          const ep = findEndpoint(state, id);
+          content = ep ? endpointFile(ep) : undefined;
         }
         if (content === undefined) await fs.promises.rm(file, { force: true });
         else await writeAtomically(file, JSON.stringify(content, null, 1));
@@ -457,24 +458,6 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await dh.close();
   }
-}
-
-function networkProblem(rec: unknown): string | undefined {
-  const r = rec as NetworkRecord;
-  if (!r || typeof r !== 'object' || !r.config || typeof r.config !== 'object') return 'not a network record';
-  if (typeof r.config.id !== 'string' || typeof r.config.bridge !== 'string' || !Array.isArray(r.config.ipv4) || !Array.isArray(r.config.ipv6Subnets)) {
-    return 'the network record is incomplete (id, bridge or subnets missing)';
-  }
-  return undefined;
-}
-
-function endpointProblem(rec: unknown): string | undefined {
-  const e = rec as EndpointRecord;
-  if (!e || typeof e !== 'object') return 'not an endpoint record';
-  if (typeof e.id !== 'string' || typeof e.networkId !== 'string' || typeof e.hostVeth !== 'string' || !Array.isArray(e.ports)) {
-    return 'the endpoint record is incomplete (id, network, veth or ports missing)';
-  }
-  return undefined;
 }
 
 /** The journal line of a deferred veth deletion: the endpoint is dropped from its network at the next start. */

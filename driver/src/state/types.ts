@@ -1,15 +1,39 @@
-/** What the driver persists: enough to re-create every kernel object after a restart. */
-import type { EndpointStatus, NetworkConfig, PortMapStatus } from '@tsnet/shared';
+/**
+ * The driver's state in memory: enough to re-create every kernel object after a restart. These
+ * are the core's own types (the status API's and the files' are separate: status.ts in shared/,
+ * files.ts here).
+ */
+import type { NetworkConfig, Proto } from '@tsnet/shared';
 
 export const STATE_VERSION = 1;
 
-/** A port map as programmed (the status API's shape) and the address family it is in. */
-export interface PortMapRecord extends PortMapStatus {
+/** A port map as programmed, and the address family it is in. */
+export interface PortMapRecord {
+  proto: Proto;
   family: 4 | 6;
+  /** Host address; "0.0.0.0" / "::" for every address. */
+  hostIP: string;
+  hostPort: number;
+  containerIP: string;
+  containerPort: number;
+  /** Docker asked for any port and tsnet picked hostPort. */
+  picked: boolean;
 }
 
-/** An endpoint as the status API shows it, less what is read from the kernel at that moment. */
-export interface EndpointRecord extends Omit<EndpointStatus, 'present' | 'ports'> {
+export interface EndpointRecord {
+  id: string;
+  networkId: string;
+  /** Host-side veth, attached to the bridge. */
+  hostVeth: string;
+  /** Container-side veth before Docker renames it. */
+  containerVeth: string;
+  mac: string;
+  /** "addr/len" */
+  ipv4?: string;
+  ipv6?: string;
+  /** The namespace it joined (Docker's SandboxKey), while joined. */
+  sandboxKey?: string;
+  joined: boolean;
   ports: PortMapRecord[];
   createdAt: string;
   /** Rebuilt from the kernel after its record was lost: only a prefix of the ID is known. */
