@@ -191,10 +191,10 @@ async function main(): Promise<void> {
   } catch (e) {
     log.error({ err: String(e), socket: opts.statusSocket }, 'status API not available');
   }
-  log.info({ socket: opts.socket, socketActivated: activated, status: opts.statusSocket, stateDir: opts.stateDir, networks: Object.keys(driver.state.networks).length, version: VERSION }, 'tsnet driver ready');
+  log.info({ socket: opts.socket, socketActivated: activated, status: opts.statusSocket, stateDir: opts.stateDir, networks: driver.repository.networkIds().length, version: VERSION }, 'tsnet driver ready');
 
-  const knownAtStart = Object.keys(driver.state.networks);
-  const endpointsAtStart = Object.fromEntries(Object.values(driver.state.networks).map((n) => [n.config.id, Object.keys(n.endpoints)]));
+  const knownAtStart = driver.repository.networkIds();
+  const endpointsAtStart = Object.fromEntries(driver.repository.networks().map((n) => [n.config.id, Object.keys(n.endpoints)]));
   if (knownAtStart.length > 0) {
     const docker = new DockerClient();
     const lister = {

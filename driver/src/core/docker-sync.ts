@@ -7,7 +7,6 @@
  * considered (one being created right now may not be listed yet). When Docker's API cannot be
  * reached (a managed plugin has no Docker socket), nothing happens.
  */
-import { own } from '../state/types';
 import type { Driver, Logger } from './driver';
 
 export interface DockerNetworkLister {
@@ -28,7 +27,7 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
   if (!ids || ids.length === 0) return [];
   const removed: string[] = [];
   for (const id of knownAtStart) {
-    const rec = own(driver.state.networks, id);
+    const rec = driver.repository.network(id);
     if (!rec) continue;
     if (ids.some((d) => d === id || (rec.recovered === true && d.startsWith(id)))) continue;
     try {
@@ -42,7 +41,7 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
   // Endpoints whose CreateEndpoint answer was lost in a crash: Docker never stored them and will
   // never delete them. Only endpoints known at start count; newer ones may not be listed yet.
   for (const [netId, epIds] of Object.entries(endpointsAtStart)) {
-    const rec = own(driver.state.networks, netId);
+    const rec = driver.repository.network(netId);
     if (!rec || !ids.includes(netId)) continue;
     let known: string[] | undefined;
     try {
@@ -52,7 +51,7 @@ export async function removeNetworksDockerForgot(driver: Driver, docker: DockerN
     }
     if (!known) continue;
     for (const epId of epIds) {
-      const ep = own(rec.endpoints, epId);
+      const ep = driver.repository.endpoint(rec, epId);
       if (!ep || ep.recovered || known.includes(epId)) continue;
       try {
         await driver.deleteEndpoint({ NetworkID: netId, EndpointID: epId });

@@ -31,8 +31,9 @@ import {
 } from '@tsnet/shared';
 import type { Firewall, PortMapRule } from '../firewall/types';
 import type { NetlinkHandle } from '../netlink/types';
-import { own, records, type EndpointRecord, type NetworkRecord, type PortMapRecord, type StateDocument } from '../state/types';
+import { records, type EndpointRecord, type NetworkRecord, type PortMapRecord, type StateDocument } from '../state/types';
 import type { Store } from '../state/store';
+import { StateRepository } from '../state/repository';
 
 import { ConflictError, DriverError, NotFoundError } from './errors';
 import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
@@ -84,7 +85,8 @@ export interface ClusterNetworkHooks {
 
 
 export class Driver {
-  readonly state: StateDocument;
+  /** The one owner of networks and endpoints in memory. */
+  readonly repository: StateRepository;
   /** Network operations hold their network alone; endpoint operations share it. */
   private readonly networks = new SharedExclusiveLock();
   /** Calls for one endpoint run one after another. */
@@ -104,12 +106,13 @@ export class Driver {
   private readonly retiring = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: DriverDeps) {
-    // Keyed by Docker IDs: containers without a prototype, so "__proto__" or "toString" is a plain key.
-    deps.state.networks = records(deps.state.networks);
-    for (const n of Object.values(deps.state.networks)) n.endpoints = records(n.endpoints);
-    this.state = deps.state;
+    this.repository = new StateRepository(deps.state, deps.store);
     this.reaper = deps.reaper ?? new LinkReaper(deps.netlink);
-    deps.store.bind(() => this.state);
+  }
+
+  /** The state, to read (status, tests); reconcile and docker-sync change it through `repository`. */
+  get state(): Readonly<StateDocument> {
+    return this.repository.snapshot;
   }
 
   // ---- networks ----------------------------------------------------------------------------
@@ -131,7 +134,7 @@ export class Driver {
 
   private createNetworkHolding(config: NetworkConfig): Promise<void> {
     return this.networks.exclusive(config.id, async () => {
-      if (Object.hasOwn(this.state.networks, config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
+      if (this.repository.network(config.id)) throw new ConflictError(`network ${config.id.slice(0, 12)} already exists in tsnet`);
       await this.checkNetworkFitsHost(config);
       const existing = await this.deps.netlink.getLink(config.bridge);
       let adopted = false;
@@ -144,7 +147,7 @@ export class Driver {
       const record: NetworkRecord = { config, bridgeAdopted: adopted, createdAt: new Date().toISOString(), endpoints: records(), addedAddresses: [] };
       const steps: Step[] = [];
       if (existing && !adopted) {
-        if (!this.state.pending?.includes(config.bridge)) {
+        if (!this.repository.isPendingLink(config.bridge)) {
           throw new ConflictError(`bridge "${config.bridge}" already exists but no tsnet network records it, so tsnet did not make it and will not delete it; remove it (ip link del ${config.bridge}) or name another bridge with -o com.docker.network.bridge.name`);
         }
         // Ours: journalled by an earlier attempt in this run that could not remove it.
@@ -159,19 +162,15 @@ export class Driver {
           added: record.addedAddresses,
         }),
       );
-      const addNetwork = () => {
-        this.state.networks[config.id] = record;
-      };
-      const removeNetwork = () => {
-        delete this.state.networks[config.id];
-      };
+      const addNetwork = () => this.repository.putNetwork(record);
+      const removeNetwork = () => this.repository.removeNetwork(config.id);
       steps.push({
         name: 'persist network',
         do: async () => {
-          await this.persist(addNetwork, removeNetwork, (s) => s.markNetworkDirty(config.id));
+          await this.persist(addNetwork, removeNetwork, () => this.repository.markNetworkDirty(config.id));
           this.settle(config.bridge);
         },
-        undo: () => this.persist(removeNetwork, addNetwork, (s) => s.markNetworkDirty(config.id)),
+        undo: () => this.persist(removeNetwork, addNetwork, () => this.repository.markNetworkDirty(config.id)),
       });
       try {
         await runSteps(steps, (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
@@ -185,14 +184,14 @@ export class Driver {
 
   deleteNetwork(networkId: string): Promise<void> {
     return this.networks.exclusive(networkId, async () => {
-      const net = this.network(networkId);
+      const net = this.networkForRequest(networkId);
       const { netlink, firewall } = this.deps;
       // dockerd removes endpoints first; any still here are leftovers (a container that vanished).
       for (const ep of Object.values(net.endpoints)) {
         await this.removePortMaps(net, ep);
         await this.deleteLinkIfPresent(ep.hostVeth);
         this.unjoined.delete(ep.id);
-        this.deps.store.markEndpointDirty(ep.id);
+        this.repository.markEndpointDirty(ep.id);
       }
       await this.background.drain(net.config.id);
       await firewall.removeNetwork(toFirewallNetwork(net.config));
@@ -201,8 +200,8 @@ export class Driver {
       } else {
         await this.deleteLinkIfPresent(net.config.bridge);
       }
-      delete this.state.networks[net.config.id];
-      await this.deps.store.markNetworkDirty(net.config.id).save();
+      this.repository.removeNetwork(net.config.id);
+      await this.repository.markNetworkDirty(net.config.id).save();
       this.deps.log.info({ network: net.config.id, bridge: net.config.bridge }, 'network deleted');
     });
   }
@@ -210,7 +209,7 @@ export class Driver {
   /** Refuses a network whose subnets collide with another tsnet network or a host route, or whose bridge is taken. */
   private async checkNetworkFitsHost(config: NetworkConfig): Promise<void> {
     const subnets = [...config.ipv4, ...config.ipv6Subnets];
-    for (const other of Object.values(this.state.networks)) {
+    for (const other of this.repository.networks()) {
       if (other.config.bridge === config.bridge) {
         throw new ConflictError(`option com.docker.network.bridge.name: bridge "${config.bridge}" is already used by tsnet network ${other.config.id.slice(0, 12)}; choose another name`);
       }
@@ -249,8 +248,8 @@ export class Driver {
 
   createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
     return this.onEndpoint(req, async () => {
-      const net = this.network(req.NetworkID);
-      if (this.findEndpoint(req.EndpointID) || this.reserved.has(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
+      const net = this.networkForRequest(req.NetworkID);
+      if (this.repository.findEndpoint(req.EndpointID) || this.reserved.has(req.EndpointID)) throw new ConflictError(`endpoint ${req.EndpointID.slice(0, 12)} already exists`);
       checkEndpointOptions(req.Options);
       const iface = req.Interface ?? {};
       const ipv4 = iface.Address || undefined;
@@ -285,10 +284,10 @@ export class Driver {
           createdAt: new Date().toISOString(),
         };
         const addEndpoint = () => {
-          net.endpoints[ep.id] = ep;
+          this.repository.putEndpoint(net, ep);
         };
         const removeEndpoint = () => {
-          delete net.endpoints[ep.id];
+          this.repository.removeEndpoint(net, ep.id);
         };
         const names = [ep.hostVeth, ep.containerVeth];
         for (const n of names) if (this.creatingLinks.has(n)) throw new ConflictError(`endpoint ${ep.id.slice(0, 12)}: interface name ${n} is being created for another endpoint right now (endpoint IDs that share their first 11 hex digits share interface names)`);
@@ -314,11 +313,11 @@ export class Driver {
               {
                 name: 'persist endpoint',
                 do: async () => {
-                  await this.persist(addEndpoint, removeEndpoint, (s) => s.markEndpointDirty(ep.id));
+                  await this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id));
                   this.settle(ep.hostVeth);
                   this.unjoined.add(ep.id);
                 },
-                undo: () => this.persist(removeEndpoint, addEndpoint, (s) => s.markEndpointDirty(ep.id)),
+                undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
               },
             ],
             (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
@@ -351,8 +350,8 @@ export class Driver {
 
   deleteEndpoint(req: EndpointRequest): Promise<void> {
     return this.onEndpoint(req, async () => {
-      const net = this.network(req.NetworkID);
-      const ep = this.endpoint(net, req.EndpointID);
+      const net = this.networkForRequest(req.NetworkID);
+      const ep = this.endpointForRequest(net, req.EndpointID);
       await this.removePortMaps(net, ep);
       // Docker needs nothing of the veth any more (after Leave its container end is back in the
       // host namespace without addresses). Before the answer it is only taken out of use: down,
@@ -363,9 +362,9 @@ export class Driver {
       await this.deps.store.journalDeletion(ep.id, ep.hostVeth, net.config.id);
       const retired = vethRetiredName(ep.hostVeth);
       const present = await this.deps.netlink.retireLink(ep.hostVeth, retired);
-      delete net.endpoints[ep.id];
+      this.repository.removeEndpoint(net, ep.id);
       this.unjoined.delete(ep.id);
-      this.saveLater(this.deps.store.markEndpointDirty(ep.id));
+      this.saveLater(this.repository.markEndpointDirty(ep.id));
       // The container end keeps its name until the kernel deletes the pair: a CreateEndpoint
       // that needs the same names (an ID with the same first 11 hex digits) waits for it.
       const gone = present ? this.reaper.delete(retired) : Promise.resolve();
@@ -388,7 +387,7 @@ export class Driver {
     await this.deps.firewall.removePortMaps(ep.ports.map((p) => toRule(net, p)));
     const datagrams = ep.ports.some((p) => p.proto !== 'tcp');
     ep.ports = [];
-    this.deps.store.markEndpointDirty(ep.id);
+    this.repository.markEndpointDirty(ep.id);
     // A UDP flow keeps its conntrack entry (and so its old DNAT) while packets keep coming: it
     // must be gone before the port can be published again. A new TCP connection has a new tuple,
     // so TCP needs no flush; skipping it matters, because a conntrack dump walks the whole hash
@@ -398,8 +397,8 @@ export class Driver {
 
   join(req: JoinRequest): Promise<JoinResponse> {
     return this.onEndpoint(req, async () => {
-      const net = this.network(req.NetworkID);
-      const ep = this.endpoint(net, req.EndpointID);
+      const net = this.networkForRequest(req.NetworkID);
+      const ep = this.endpointForRequest(net, req.EndpointID);
       if (typeof req.SandboxKey !== 'string' || !req.SandboxKey.startsWith('/')) throw new DriverError('Join: SandboxKey must be the path of the container\'s network namespace');
       // An endpoint this process created and nobody joined yet has its veth: no kernel round trip
       // (it would queue behind other containers' work in the netlink worker).
@@ -411,7 +410,7 @@ export class Driver {
       ep.sandboxKey = req.SandboxKey;
       ep.joined = true;
       // Informative only (restart logic copes without it): no need to make dockerd wait for a disk.
-      this.saveLater(this.deps.store.markEndpointDirty(ep.id));
+      this.saveLater(this.repository.markEndpointDirty(ep.id));
       const res: JoinResponse = { InterfaceName: { SrcName: ep.containerVeth, DstPrefix: net.config.containerIfacePrefix } };
       if (!net.config.internal) {
         res.Gateway = net.config.ipv4[0].gateway;
@@ -423,14 +422,14 @@ export class Driver {
 
   leave(req: EndpointRequest): Promise<void> {
     return this.onEndpoint(req, async () => {
-      const net = this.network(req.NetworkID);
-      const ep = this.endpoint(net, req.EndpointID);
+      const net = this.networkForRequest(req.NetworkID);
+      const ep = this.endpointForRequest(net, req.EndpointID);
       const hadPorts = ep.ports.length > 0;
       await this.removePortMaps(net, ep);
       ep.joined = false;
       ep.sandboxKey = undefined;
-      if (hadPorts) await this.deps.store.markEndpointDirty(ep.id).save();
-      else this.saveLater(this.deps.store.markEndpointDirty(ep.id));
+      if (hadPorts) await this.repository.markEndpointDirty(ep.id).save();
+      else this.saveLater(this.repository.markEndpointDirty(ep.id));
     });
   }
 
@@ -439,8 +438,8 @@ export class Driver {
   programExternalConnectivity(req: ProgramExternalConnectivityRequest): Promise<void> {
     return this.onEndpoint(req, () =>
       this.ports.run('host', async () => {
-        const net = this.network(req.NetworkID);
-        const ep = this.endpoint(net, req.EndpointID);
+        const net = this.networkForRequest(req.NetworkID);
+        const ep = this.endpointForRequest(net, req.EndpointID);
         const raw = req.Options?.['com.docker.network.portmap'] ?? [];
         if (!Array.isArray(raw)) throw new DriverError('com.docker.network.portmap must be a list of port bindings');
         const bindings = raw.map((b, i) => validateBinding(b, i));
@@ -499,8 +498,8 @@ export class Driver {
         },
         {
           name: 'persist port maps',
-          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), (s) => s.markEndpointDirty(ep.id)),
-          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), (s) => s.markEndpointDirty(ep.id)),
+          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id)),
+          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), () => this.repository.markEndpointDirty(ep.id)),
         },
       ],
       (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
@@ -509,17 +508,17 @@ export class Driver {
 
   revokeExternalConnectivity(req: EndpointRequest): Promise<void> {
     return this.onEndpoint(req, async () => {
-      const net = this.network(req.NetworkID);
-      const ep = this.endpoint(net, req.EndpointID);
+      const net = this.networkForRequest(req.NetworkID);
+      const ep = this.endpointForRequest(net, req.EndpointID);
       if (ep.ports.length === 0) return;
       await this.removePortMaps(net, ep);
-      await this.deps.store.markEndpointDirty(ep.id).save();
+      await this.repository.markEndpointDirty(ep.id).save();
     });
   }
 
   endpointOperInfo(req: EndpointRequest): EndpointOperInfoResponse {
-    const net = this.network(req.NetworkID);
-    const ep = this.endpoint(net, req.EndpointID);
+    const net = this.networkForRequest(req.NetworkID);
+    const ep = this.endpointForRequest(net, req.EndpointID);
     return {
       Value: {
         'com.docker.network.endpoint.macaddress': ep.mac,
@@ -532,13 +531,13 @@ export class Driver {
   // ---- queries ---------------------------------------------------------------------------
 
   private allPortMaps(): PortMapRecord[] {
-    return Object.values(this.state.networks).flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports));
+    return this.repository.portMaps();
   }
 
   /** Networks and endpoints as the status API shows them, with what the kernel has right now. */
   async describe(): Promise<NetworkStatus[]> {
     const links = new Set((await this.deps.netlink.listLinks()).map((l) => l.name));
-    return Object.values(this.state.networks).map((n) => ({
+    return this.repository.networks().map((n) => ({
       id: n.config.id,
       bridge: n.config.bridge,
       bridgeAdopted: n.bridgeAdopted,
@@ -594,7 +593,7 @@ export class Driver {
    * (never delete what is not ours). True when the link exists and is ours to replace.
    */
   private async checkLinkName(name: string, what: string, journalledAs = name): Promise<boolean> {
-    for (const n of Object.values(this.state.networks)) {
+    for (const n of this.repository.networks()) {
       if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
       for (const e of Object.values(n.endpoints)) {
         if (e.hostVeth === name || e.containerVeth === name) {
@@ -603,14 +602,13 @@ export class Driver {
       }
     }
     if (!(await this.deps.netlink.getLink(name))) return false;
-    if (this.state.pending?.includes(journalledAs)) return true;
+    if (this.repository.isPendingLink(journalledAs)) return true;
     throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
   }
 
   /** Records that a link is about to be created (on disk before the kernel is asked). */
   private async intend(name: string): Promise<void> {
-    const pending = (this.state.pending ??= []);
-    if (!pending.includes(name)) pending.push(name);
+    this.repository.addPendingLink(name);
     await this.deps.store.journal(name);
   }
 
@@ -619,7 +617,7 @@ export class Driver {
    * (the journal keeps it until its next compaction or the next start).
    */
   private settle(name: string): void {
-    if (this.state.pending?.includes(name)) this.state.pending = this.state.pending.filter((n) => n !== name);
+    this.repository.settlePendingLink(name);
   }
 
   /** After a failed creation: forgets the link's journal entry only when the undo removed the link. */
@@ -634,13 +632,13 @@ export class Driver {
    * disk holds what it held (what cannot be written now stays marked for the next save), and the
    * error is rethrown: no record is left in memory that is not on disk.
    */
-  private async persist(apply: () => void, revert: () => void, mark: (s: Store) => Store): Promise<void> {
+  private async persist(apply: () => void, revert: () => void, mark: () => Store): Promise<void> {
     apply();
     try {
-      await mark(this.deps.store).save();
+      await mark().save();
     } catch (e) {
       revert();
-      await mark(this.deps.store)
+      await mark()
         .save()
         .catch((again) => this.deps.log.error({ err: String(again) }, 'could not restore the store after a failed save; it is written again with the next save'));
       throw e;
@@ -655,51 +653,32 @@ export class Driver {
   /** Work that follows a reply (veth deletion, conntrack flushes); a network's removal waits for it. */
   readonly background = new BackgroundWork((err) => this.deps.log.warn({ err: String(err) }, 'background work failed'));
 
-  network(id: string): NetworkRecord {
-    const net = own(this.state.networks, id) ?? this.completeRecovered(this.state.networks, id);
+  /**
+   * The network a request names. A network recovered from the kernel is known by a prefix of its
+   * ID: the first request that names it completes the ID (saved soon, without waiting).
+   */
+  networkForRequest(id: string): NetworkRecord {
+    const net = this.repository.network(id) ?? this.repository.recoveredNetworkFor(id);
     if (!net) throw new NotFoundError('network', String(id));
     if (net.recovered && net.config.id !== id) {
-      delete this.state.networks[net.config.id];
-      this.deps.store.markNetworkDirty(net.config.id).markNetworkDirty(id);
-      net.config.id = id;
-      for (const e of Object.values(net.endpoints)) {
-        e.networkId = id;
-        this.deps.store.markEndpointDirty(e.id);
-      }
-      this.state.networks[id] = net;
+      this.repository.completeNetworkId(net, id);
       this.saveLater(this.deps.store);
     }
     return net;
   }
 
-  private endpoint(net: NetworkRecord, id: string): EndpointRecord {
-    let ep = own(net.endpoints, id);
-    if (!ep && typeof id === 'string') {
-      ep = Object.values(net.endpoints).find((e) => e.recovered && id.startsWith(e.id) && e.id.length < id.length) as EndpointRecord;
+  /** The endpoint a request names; a recovered one's ID is completed like a network's. */
+  private endpointForRequest(net: NetworkRecord, id: string): EndpointRecord {
+    let ep = this.repository.endpoint(net, id);
+    if (!ep) {
+      ep = this.repository.recoveredEndpointFor(net, id);
       if (ep) {
-        delete net.endpoints[ep.id];
-        this.deps.store.markEndpointDirty(ep.id).markEndpointDirty(id);
-        ep.id = id;
-        ep.recovered = undefined;
-        net.endpoints[id] = ep;
+        this.repository.completeEndpointId(net, ep, id);
         this.saveLater(this.deps.store);
       }
     }
     if (!ep) throw new NotFoundError('endpoint', String(id));
     return ep;
-  }
-
-  /** A network rebuilt from the kernel is known by a prefix of its ID until dockerd names it. */
-  private completeRecovered(networks: Record<string, NetworkRecord>, id: string): NetworkRecord | undefined {
-    return Object.values(networks).find((n) => n.recovered && typeof id === 'string' && id.startsWith(n.config.id));
-  }
-
-  private findEndpoint(id: string): EndpointRecord | undefined {
-    for (const n of Object.values(this.state.networks)) {
-      const ep = own(n.endpoints, id);
-      if (ep) return ep;
-    }
-    return undefined;
   }
 
   deleteLinkIfPresent(name: string): Promise<void> {

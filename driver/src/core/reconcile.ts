@@ -31,7 +31,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   const byName = new Map(links.map((l) => [l.name, l]));
   if (storeLost) await recoverFromKernel(driver, deps, links, report, orphanEndpoints);
 
-  for (const net of Object.values(driver.state.networks)) {
+  for (const net of driver.repository.networks()) {
     const c = net.config;
     try {
       const existing = byName.get(c.bridge);
@@ -65,11 +65,11 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   }
 
   // Port maps: the kernel gets exactly the recorded ones.
-  const wanted = Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports.map((p) => toRule(n, p))));
+  const wanted = driver.repository.networks().flatMap((n) => Object.values(n.endpoints).flatMap((e) => e.ports.map((p) => toRule(n, p))));
   const key = (r: { proto: string; family: number; hostIP: string; hostPort: number; containerIP: string; containerPort: number }) =>
     `${r.proto}|${r.family}|${r.hostIP}|${r.hostPort}|${r.containerIP}|${r.containerPort}`;
-  const pending = new Set(driver.state.pending ?? []);
-  const ourBridges = new Set([...Object.values(driver.state.networks).map((n) => n.config.bridge), ...pending]);
+  const pending = new Set(driver.repository.pendingLinks());
+  const ourBridges = new Set([...driver.repository.networks().map((n) => n.config.bridge), ...pending]);
   const programmed = (await firewall.listPortMaps()).filter((p) => ourBridges.has(p.bridge));
   const wantedKeys = new Set(wanted.map(key));
   const programmedKeys = new Set(programmed.map(key));
@@ -89,7 +89,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   links = await netlink.listLinks();
   const ownedLinks = new Set<string>();
   const ownedBridges = new Set<string>();
-  for (const n of Object.values(driver.state.networks)) {
+  for (const n of driver.repository.networks()) {
     ownedLinks.add(n.config.bridge);
     ownedBridges.add(n.config.bridge);
     for (const e of Object.values(n.endpoints)) {
@@ -100,7 +100,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
   // Bridges this driver created: a host-side veth on one is born there (attached in the same
   // RTM_NEWLINK that makes it), so one that no record owns is a creation a crash cut short.
   const createdBridges = new Set(
-    Object.values(driver.state.networks)
+    driver.repository.networks()
       .filter((n) => !n.bridgeAdopted)
       .map((n) => links.find((l) => l.name === n.config.bridge)?.index)
       .filter((i): i is number => i !== undefined),
@@ -128,9 +128,8 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
     report.removed.push(`firewall rules of ${bridge}`);
   }
 
-  driver.state.pending = [];
-  driver.state.deleting = undefined;
-  await deps.store.markAllDirty().save();
+  driver.repository.clearPendingAndDeleting();
+  await driver.repository.markAllDirty().save();
   await deps.store.clearJournal();
   log.info({ recreated: report.recreated, removed: report.removed, warnings: report.warnings.length }, 'reconciled store and kernel');
   for (const w of report.warnings) log.warn(w);
@@ -148,7 +147,7 @@ const RECOVERABLE_ID = /^[0-9a-f]{11}$/;
  */
 async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkInfo[], report: ReconcileReport, orphans: EndpointRecord[]): Promise<void> {
   const addrs = await deps.netlink.listAddresses();
-  const owned = new Set(Object.values(driver.state.networks).map((n) => n.config.bridge));
+  const owned = new Set(driver.repository.networks().map((n) => n.config.bridge));
   for (const br of links.filter((l) => l.kind === 'bridge' && l.name.startsWith(BRIDGE_PREFIX) && !owned.has(l.name))) {
     const idPrefix = br.name.slice(BRIDGE_PREFIX.length);
     // Only names tsnet derives from a network ID (tsn- + 11 hex) can be completed by dockerd
@@ -175,12 +174,12 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
     if (config.bridge !== br.name) continue;
     config.mtu = br.mtu !== DEFAULT_MTU ? br.mtu : undefined;
     const subnets = [...config.ipv4, ...config.ipv6Subnets];
-    driver.state.networks[idPrefix] = { config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: records(), recovered: true };
+    driver.repository.putNetwork({ config, bridgeAdopted: false, createdAt: new Date().toISOString(), endpoints: records(), recovered: true });
     report.warnings.push(`recovered network ${idPrefix} from bridge ${br.name} (${subnets.map((s) => cidrToString(s.pool)).join(', ')}); its options are assumed default until dockerd speaks of it`);
   }
   // Veths of endpoints removed just before the crash are not endpoints: reconcile deletes them.
-  const ownedVeths = new Set([...Object.values(driver.state.networks).flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)), ...(driver.state.deleting ?? [])]);
-  for (const net of Object.values(driver.state.networks)) {
+  const ownedVeths = new Set([...driver.repository.networks().flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)), ...driver.repository.deletingLinks()]);
+  for (const net of driver.repository.networks()) {
     const br = links.find((l) => l.name === net.config.bridge);
     if (!br) continue;
     for (const v of links.filter((l) => l.masterIndex === br.index && l.name.startsWith(VETH_HOST_PREFIX) && !ownedVeths.has(l.name))) {
@@ -203,7 +202,7 @@ async function recoverFromKernel(driver: Driver, deps: DriverDeps, links: LinkIn
             createdAt: new Date().toISOString(),
             recovered: true,
           };
-      net.endpoints[ep.id] = ep;
+      driver.repository.putEndpoint(net, ep);
       report.warnings.push(`recovered endpoint ${ep.id.slice(0, 12)} (veth ${v.name}) of network ${net.config.id.slice(0, 12)}${kept ? ' with its saved record' : ' from the kernel'}`);
     }
   }
