@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
 import type { NftWorker } from '@tsnet/driver/dist/firewall/nft';
+import { openClusterKernel } from '@tsnet/driver/dist/cluster/kernel';
 import { openNetlink } from '@tsnet/driver/dist/netlink';
 import type { WorkerHandle } from '@tsnet/driver/dist/netlink/handle';
 import { WorkerDiedError } from '@tsnet/driver/dist/worker/client';
@@ -105,6 +106,32 @@ describe('worker RPC: a worker killed mid-call (kernel, test namespaces)', funct
       await fw.removeAll();
     } finally {
       await fw.close();
+    }
+  });
+
+  it('cluster (VXLAN) worker: the same rule (calls in flight fail with WorkerDiedError, the next call runs in a fresh worker)', async () => {
+    const ns = createNetns('wdc');
+    made.push(ns);
+    const kernel = openClusterKernel(ns.path);
+    const rpc = (kernel as unknown as { rpc?: { terminate(): Promise<void>; restarts: number } }).rpc;
+    assert.ok(rpc, 'the cluster kernel exposes its worker client');
+    try {
+      await kernel.deleteVxlan('tsx-absent0'); // the worker is up
+      // Each call is short: the worker is killed right after they were sent, with most still queued or under way.
+      const calls = Array.from({ length: 400 }, (_, i) => kernel.deleteVxlan(`tsx-absent${i % 10}`));
+      const killed = rpc.terminate();
+      const results = await outcomes(calls);
+      await killed;
+      const died = results.filter((r) => !r.ok);
+      assert.ok(died.length > 0, 'some calls were still in flight when the worker was killed');
+      for (const r of died) {
+        assert.ok(r.error instanceof WorkerDiedError, String(r.error));
+        assert.match(r.error.message, new RegExp(`^cluster kernel worker \\(${ns.path}\\) exited with code \\d+ during deleteVxlan;`));
+      }
+      await kernel.deleteVxlan('tsx-absent0');
+      assert.equal(rpc.restarts, 1);
+    } finally {
+      await kernel.close();
     }
   });
 });

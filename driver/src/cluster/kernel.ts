@@ -16,6 +16,8 @@ export interface ClusterKernel {
   setLinkMac(name: string, mac: string): Promise<void>;
   converge(name: string, want: DesiredPeers): Promise<ConvergeResult>;
   close(): Promise<void>;
+  /** The worker client (tests kill the thread through it). */
+  readonly rpc?: WorkerClient<ClusterKernelOps>;
 }
 
 /** `netnsPath`: work in that network namespace (tests); default the host's. */
@@ -27,6 +29,7 @@ export function openClusterKernel(netnsPath?: string): ClusterKernel {
     decodeError: (e) => (e.kind === 'netlink' ? new NetlinkError(e.message, e.errno ?? 0, String(e.detail?.op ?? '')) : undefined),
   });
   return {
+    rpc,
     ensureVxlan: (spec) => rpc.call('ensureVxlan', spec),
     deleteVxlan: (name) => rpc.call('deleteVxlan', name),
     setLinkMac: (name, mac) => rpc.call('setLinkMac', name, mac),
