@@ -40,11 +40,11 @@ describe('deferred veth deletion', () => {
     state.networks.n1 = net('n1');
     state.networks.n2 = net('n2');
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
-    await s.network('n1').network('n2').endpoint('e1').save();
+    await s.markNetworkDirty('n1').markNetworkDirty('n2').markEndpointDirty('e1').save();
     await s.journalDeletion('e1', 'tsve1', 'n1');
     delete state.networks.n1.endpoints.e1;
     state.networks.n2.endpoints.e1 = ep('e1', 'n2');
-    await s.endpoint('e1').save();
+    await s.markEndpointDirty('e1').save();
     await s.close();
     const back = new Store(dir).load();
     assert.deepEqual(Object.keys(back.state.networks.n2.endpoints), ['e1'], 'the endpoint on the other network was dropped');
