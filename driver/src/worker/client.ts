@@ -107,10 +107,10 @@ export class WorkerClient<Api, Init = undefined> {
   }
 
   private current(): Thread {
-    return (this.thread ??= this.spawn());
+    return (this.thread ??= this.startThread());
   }
 
-  private spawn(): Thread {
+  private startThread(): Thread {
     this.started++;
     const { script, name, netnsPath, netnsInode, init } = this.opts;
     const worker = new Worker(script, { workerData: { netnsPath, netnsInode, init } satisfies WorkerInit<Init> });
