@@ -10,17 +10,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Driver, type DriverDeps } from '@tsnet/driver/dist/core/driver';
+import type { Driver, DriverDeps } from '@tsnet/driver/dist/core/driver';
 import { reconcile } from '@tsnet/driver/dist/core/reconcile';
 import { bridgeMac } from '@tsnet/driver/dist/core/bridge';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
 import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
-import { Store } from '@tsnet/driver/dist/state/store';
-import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import type { TestNetns } from '../helpers/netns';
+import { CoreNamespace } from '../helpers/core-netns';
 
 const hex = (c: string, n = 64) => c.repeat(n).slice(0, n);
 const NET_A = hex('a1');
@@ -42,28 +37,19 @@ interface IpLink {
 
 describe('bridges keep MAC and MTU; link names tsnet does not own are never taken (real kernel, test namespace)', function () {
   this.timeout(60_000);
+  let place: CoreNamespace;
   let ns: TestNetns;
   let netlink: NetlinkHandle;
-  let firewall: TsnetFirewall;
-  const stateDirs: string[] = [];
 
   before(async () => {
-    requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
-    ns = createNetns('brnames');
-    netlink = await openNetlink({ netnsPath: ns.path });
-    firewall = createFirewall({ netnsPath: ns.path, log: () => undefined });
-    await firewall.init();
+    place = await CoreNamespace.open('brnames');
+    ({ ns, netlink } = place);
   });
   after(async () => {
-    await netlink?.close();
-    await firewall?.removeAll().catch(() => undefined);
-    await firewall?.close();
-    ns?.cleanup();
-    for (const d of stateDirs) fs.rmSync(d, { recursive: true, force: true });
+    await place?.close();
   });
 
   const ip = (...args: string[]) => execFileSync('ip', ['-n', ns.name, ...args], { encoding: 'utf8', stdio: 'pipe' });
-  const inNs = (cmd: string) => execFileSync('ip', ['netns', 'exec', ns.name, 'sh', '-c', cmd], { stdio: 'pipe' });
   const link = (name: string): IpLink => (JSON.parse(ip('-j', 'link', 'show', 'dev', name)) as IpLink[])[0];
   const linkLocal = (name: string): string =>
     (JSON.parse(ip('-j', '-6', 'addr', 'show', 'dev', name)) as Array<{ addr_info: Array<{ local: string; scope: string }> }>)[0]?.addr_info.find((a) => a.scope === 'link')?.local ?? '';
@@ -78,26 +64,8 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
     ip('link', 'set', `${port}p`, 'up');
   };
 
-  function makeDriver(): { driver: Driver; deps: DriverDeps } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-brnames-'));
-    stateDirs.push(dir);
-    const store = new Store(dir);
-    const deps: DriverDeps = {
-      netlink,
-      conntrack: netlink,
-      firewall,
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      params: {
-        set: async (k: string, v: string) => void inNs(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f: string, i: string, k: string, v: string) => void inNs(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i: string, k: string, v: string) => void inNs(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      },
-      boundSockets: async () => [],
-      state: store.load().state,
-    };
-    return { driver: new Driver(deps), deps };
-  }
+  const makeDriver = (): { driver: Driver; deps: DriverDeps } => place.driver({ stateDir: place.stateDir('brnames') });
+
   const net = (id: string, subnet: string, opts: Record<string, string> = {}) => ({
     NetworkID: id,
     Options: { 'com.docker.network.generic': opts },

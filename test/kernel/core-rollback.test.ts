@@ -4,17 +4,12 @@
  * (nothing half-made), and the driver must go on working.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Driver, type DriverDeps } from '@tsnet/driver/dist/core/driver';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import { createFirewall } from '@tsnet/driver/dist/firewall';
+import { Driver } from '@tsnet/driver/dist/core/driver';
 import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
 import type { Firewall } from '@tsnet/driver/dist/firewall/types';
-import { Store } from '@tsnet/driver/dist/state/store';
-import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import type { TestNetns } from '../helpers/netns';
+import { CoreNamespace, namespaceParams } from '../helpers/core-netns';
 
 const NET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const EP = 'e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
@@ -42,47 +37,24 @@ class FaultPlan {
 
 describe('core: every operation rolls back at every failing step (real kernel, test namespace)', function () {
   this.timeout(120_000);
+  let place: CoreNamespace;
   let ns: TestNetns;
   let netlink: NetlinkHandle;
   let firewall: Firewall;
   let stateDir: string;
 
   before(async () => {
-    requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
-    ns = createNetns('core');
-    netlink = await openNetlink({ netnsPath: ns.path });
-    firewall = await createFirewall({ netnsPath: ns.path });
-    await firewall.init();
+    place = await CoreNamespace.open('core');
+    ({ ns, netlink, firewall } = place);
   });
   after(async () => {
-    await netlink?.close();
-    const fw = firewall as Firewall & { close?: () => Promise<void> };
-    await fw?.removeAll().catch(() => undefined);
-    await fw?.close?.();
-    ns?.cleanup();
-    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    await place?.close();
   });
 
-  const inNs = (cmd: string) => execFileSync('ip', ['netns', 'exec', ns.name, 'sh', '-c', cmd], { stdio: 'pipe' });
-
   function makeDriver(plan: FaultPlan): Driver {
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-core-'));
-    const store = new Store(stateDir);
-    const deps: DriverDeps = {
-      netlink: plan.wrap(netlink),
-      conntrack: netlink,
-      firewall: plan.wrap(firewall),
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      params: plan.wrap({
-        set: async (k: string, v: string) => void inNs(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f: string, i: string, k: string, v: string) => void inNs(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i: string, k: string, v: string) => void inNs(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      }),
-      boundSockets: async () => [],
-      state: store.load().state,
-    };
-    return new Driver(deps);
+    stateDir = place.stateDir('core');
+    const deps = place.deps({ stateDir, params: plan.wrap(namespaceParams((c) => place.sh(c))) });
+    return new Driver({ ...deps, netlink: plan.wrap(netlink), firewall: plan.wrap(firewall) });
   }
 
   /** The kernel holds exactly the store's objects. */

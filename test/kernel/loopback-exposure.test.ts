@@ -18,13 +18,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Driver } from '@tsnet/driver/dist/core/driver';
-import { createFirewall } from '@tsnet/driver/dist/firewall';
-import type { Firewall } from '@tsnet/driver/dist/firewall/types';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
-import { Store } from '@tsnet/driver/dist/state/store';
+import type { Driver } from '@tsnet/driver/dist/core/driver';
 import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import { CoreNamespace } from '../helpers/core-netns';
 
 const NET = '13a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f';
 const EP_ATTACKER = '13e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfe';
@@ -43,16 +39,13 @@ describe('loopback exposure (issue 13 items 1, 2; kernel, driver core + firewall
   let attacker: TestNetns;
   let web: TestNetns;
   let lan: TestNetns;
-  let netlink: NetlinkHandle | undefined;
-  let firewall: (Firewall & { close?: () => Promise<void> }) | undefined;
+  let place: CoreNamespace | undefined;
   let driver: Driver | undefined;
-  let stateDir = '';
   let wwwDir = '';
   const children: ChildProcess[] = [];
   const made: TestNetns[] = [];
 
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe', encoding: 'utf8' });
-  const inHost = (cmd: string) => execFileSync('ip', ['netns', 'exec', host.name, 'sh', '-c', cmd], { stdio: 'pipe', encoding: 'utf8' });
   const sysctlIn = (n: TestNetns, key: string) => n.exec('cat', [`/proc/sys/${key.replace(/\./g, '/')}`]).trim();
 
   /** What a TCP server said to a client in `from` (busybox nc, 2 s), or '' when nothing came. */
@@ -112,8 +105,8 @@ describe('loopback exposure (issue 13 items 1, 2; kernel, driver core + firewall
   before(async () => {
     requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
     requirePrerequisite(fs.existsSync('/bin/busybox'), '/bin/busybox', 'apt-get install -y busybox-static');
-    host = createNetns('lbh');
-    made.push(host);
+    place = await CoreNamespace.open('lbh');
+    host = place.ns;
     attacker = createNetns('lba');
     made.push(attacker);
     web = createNetns('lbw');
@@ -121,26 +114,7 @@ describe('loopback exposure (issue 13 items 1, 2; kernel, driver core + firewall
     lan = createNetns('lbl');
     made.push(lan);
 
-    netlink = await openNetlink({ netnsPath: host.path });
-    firewall = createFirewall({ netnsPath: host.path, log: () => undefined });
-    await firewall.init();
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-lb-'));
-    const store = new Store(stateDir);
-    driver = new Driver({
-      netlink,
-      conntrack: netlink,
-      firewall,
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      // The production params write the driver's own /proc/sys; here the host is a namespace.
-      params: {
-        set: async (k: string, v: string) => void inHost(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f: string, i: string, k: string, v: string) => void inHost(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i: string, k: string, v: string) => void inHost(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      },
-      boundSockets: async () => [],
-      state: store.load().state,
-    });
+    driver = place.driver().driver;
     await driver.createNetwork({ NetworkID: NET, Options: { 'com.docker.network.generic': {} }, IPv4Data: [{ Pool: `${SUBNET}.0/24`, Gateway: `${SUBNET}.1/24` }] });
     await attach(EP_ATTACKER, attacker, `${SUBNET}.2`);
     await attach(EP_WEB, web, `${SUBNET}.3`);
@@ -180,13 +154,10 @@ describe('loopback exposure (issue 13 items 1, 2; kernel, driver core + firewall
         }
         await driver.deleteNetwork(NET).catch(() => undefined);
       }
-      await firewall?.removeAll().catch(() => undefined);
     } finally {
-      await firewall?.close?.();
-      await netlink?.close();
       // Deleting the namespaces deletes every link in them (bridge, veths, uplink) and their rules.
+      await place?.close();
       for (const n of made) n.cleanup();
-      if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
       if (wwwDir) fs.rmSync(wwwDir, { recursive: true, force: true });
     }
   });

@@ -6,18 +6,13 @@
  * (the global sysctls start at the kernel's defaults).
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseNetworkRequest, type CreateNetworkRequest } from '@tsnet/shared';
-import { Driver, toFirewallNetwork, type DriverDeps } from '@tsnet/driver/dist/core/driver';
+import { toFirewallNetwork, type Driver, type DriverDeps } from '@tsnet/driver/dist/core/driver';
 import { reconcile } from '@tsnet/driver/dist/core/reconcile';
-import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
-import { Store } from '@tsnet/driver/dist/state/store';
-import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import type { TsnetFirewall } from '@tsnet/driver/dist/firewall';
+import { isRoot, requirePrerequisite } from '../helpers/netns';
+import { CoreNamespace } from '../helpers/core-netns';
 
 const NET = 'c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc';
 const EP = 'e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
@@ -69,57 +64,37 @@ interface IpLink {
 
 /** One namespace with Docker's DOCKER-USER chains, a netlink handle and a firewall in it. */
 class Place {
-  readonly ns: TestNetns;
-  netlink!: NetlinkHandle;
-  firewall!: TsnetFirewall;
-  readonly dirs: string[] = [];
+  core!: CoreNamespace;
 
-  constructor(label: string) {
-    this.ns = createNetns(label);
+  constructor(private readonly label: string) {}
+
+  get firewall(): TsnetFirewall {
+    return this.core.firewall;
   }
 
   async open(): Promise<void> {
-    for (const fam of ['ip', 'ip6']) {
-      this.sh(`nft add table ${fam} filter && nft add chain ${fam} filter DOCKER-USER`);
-    }
-    this.netlink = await openNetlink({ netnsPath: this.ns.path });
-    this.firewall = createFirewall({ netnsPath: this.ns.path, log: () => undefined });
+    this.core = await CoreNamespace.open(this.label, {
+      initFirewall: false,
+      prepare: (p) => {
+        for (const fam of ['ip', 'ip6']) p.sh(`nft add table ${fam} filter && nft add chain ${fam} filter DOCKER-USER`);
+      },
+    });
   }
 
   async close(): Promise<void> {
-    await this.netlink?.close();
-    await this.firewall?.close();
-    this.ns.cleanup();
-    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+    await this.core?.close();
   }
 
   sh(cmd: string): string {
-    return execFileSync('ip', ['netns', 'exec', this.ns.name, 'sh', '-c', cmd], { encoding: 'utf8', stdio: 'pipe' });
+    return this.core.sh(cmd);
   }
 
   driver(stateDir: string): { driver: Driver; deps: DriverDeps } {
-    const store = new Store(stateDir);
-    const deps: DriverDeps = {
-      netlink: this.netlink,
-      conntrack: this.netlink,
-      firewall: this.firewall,
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      params: {
-        set: async (k, v) => void this.sh(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f, i, k, v) => void this.sh(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i, k, v) => void this.sh(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      },
-      boundSockets: async () => [],
-      state: store.load().state,
-    };
-    return { driver: new Driver(deps), deps };
+    return this.core.driver({ stateDir });
   }
 
   stateDir(): string {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-provision-'));
-    this.dirs.push(d);
-    return d;
+    return this.core.stateDir('provision');
   }
 
   /** What the kernel holds for the network: links, addresses, sysctls, nftables (handles and counters stripped). */

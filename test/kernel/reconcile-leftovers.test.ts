@@ -6,20 +6,14 @@
  * that this driver never journalled (another driver's).
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { vethContainerName, vethHostName, vethRetiredName } from '@tsnet/shared';
 import { Driver, type DriverDeps } from '@tsnet/driver/dist/core/driver';
 import { LinkReaper } from '@tsnet/driver/dist/core/link-reaper';
 import { reconcile } from '@tsnet/driver/dist/core/reconcile';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import { createFirewall } from '@tsnet/driver/dist/firewall';
 import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
-import type { Firewall } from '@tsnet/driver/dist/firewall/types';
-import { Store } from '@tsnet/driver/dist/state/store';
-import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import { CoreNamespace } from '../helpers/core-netns';
 
 const NET = 'b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const ADOPTING = 'c1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -28,48 +22,20 @@ const REMOVED = 'd1e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfef
 
 describe('reconcile: crash leftovers of endpoint creation and deferred deletion (real kernel, test namespace)', function () {
   this.timeout(60_000);
-  let ns: TestNetns;
+  let place: CoreNamespace;
   let netlink: NetlinkHandle;
-  let firewall: Firewall;
   let stateDir: string;
 
   before(async () => {
-    requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
-    ns = createNetns('recon');
-    netlink = await openNetlink({ netnsPath: ns.path });
-    firewall = await createFirewall({ netnsPath: ns.path });
-    await firewall.init();
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-recon-'));
+    place = await CoreNamespace.open('recon');
+    netlink = place.netlink;
+    stateDir = place.stateDir('recon');
   });
   after(async () => {
-    await netlink?.close();
-    const fw = firewall as Firewall & { close?: () => Promise<void> };
-    await fw?.removeAll().catch(() => undefined);
-    await fw?.close?.();
-    ns?.cleanup();
-    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    await place?.close();
   });
 
-  const inNs = (cmd: string) => execFileSync('ip', ['netns', 'exec', ns.name, 'sh', '-c', cmd], { stdio: 'pipe' });
-
-  function deps(reaper?: LinkReaper): DriverDeps {
-    const store = new Store(stateDir);
-    return {
-      netlink,
-      conntrack: netlink,
-      firewall,
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      params: {
-        set: async (k: string, v: string) => void inNs(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f: string, i: string, k: string, v: string) => void inNs(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i: string, k: string, v: string) => void inNs(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      },
-      boundSockets: async () => [],
-      state: store.load().state,
-      reaper,
-    };
-  }
+  const deps = (reaper?: LinkReaper): DriverDeps => place.deps({ stateDir, reaper });
 
   const links = async () => (await netlink.listLinks()).map((l) => l.name).filter((n) => /^(tsn-|tsv|tsc|tsx|tstadopt)/.test(n)).sort();
 

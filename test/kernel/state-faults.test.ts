@@ -13,14 +13,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Driver, type DriverDeps } from '@tsnet/driver/dist/core/driver';
-import { openNetlink } from '@tsnet/driver/dist/netlink';
-import { createFirewall } from '@tsnet/driver/dist/firewall';
+import { Driver } from '@tsnet/driver/dist/core/driver';
 import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
 import type { Firewall } from '@tsnet/driver/dist/firewall/types';
 import { JOURNAL_COMPACT_AFTER, Store } from '@tsnet/driver/dist/state/store';
 import type { StateDocument } from '@tsnet/driver/dist/state/types';
-import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
+import type { TestNetns } from '../helpers/netns';
+import { CoreNamespace } from '../helpers/core-netns';
 
 const NET = 'b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const EP = 'f0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
@@ -89,8 +88,6 @@ class StoreFaults {
   }
 }
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** Networks as JSON with sorted keys, for comparing memory, disk and snapshots. */
 function canonical(state: Pick<StateDocument, 'networks'>): string {
   const sort = (v: unknown): unknown => {
@@ -103,6 +100,7 @@ function canonical(state: Pick<StateDocument, 'networks'>): string {
 
 describe('core and store: failed writes, prototype-named IDs, MACs, journal (issue 13, real kernel and disk)', function () {
   this.timeout(300_000);
+  let place: CoreNamespace;
   let ns: TestNetns;
   let netlink: NetlinkHandle;
   let firewall: Firewall;
@@ -110,43 +108,20 @@ describe('core and store: failed writes, prototype-named IDs, MACs, journal (iss
   let stateDir: string;
 
   before(async () => {
-    requirePrerequisite(isRoot(), 'root', 'run the kernel tests as root');
-    ns = createNetns('state');
-    netlink = await openNetlink({ netnsPath: ns.path });
-    firewall = await createFirewall({ netnsPath: ns.path });
-    await firewall.init();
+    place = await CoreNamespace.open('state');
+    ({ ns, netlink, firewall } = place);
     disk = new SmallDisk();
   });
   after(async () => {
-    await netlink?.close();
-    const fw = firewall as Firewall & { close?: () => Promise<void> };
-    await fw?.removeAll().catch(() => undefined);
-    await fw?.close?.();
-    ns?.cleanup();
+    await place?.close();
     disk?.destroy();
   });
-
-  const inNs = (cmd: string) => execFileSync('ip', ['netns', 'exec', ns.name, 'sh', '-c', cmd], { stdio: 'pipe' });
 
   function makeDriver(faults?: StoreFaults): { driver: Driver; store: Store } {
     stateDir = fs.mkdtempSync(path.join(disk.dir, 'state-'));
     const store = new Store(stateDir);
-    const state = store.load().state;
+    const deps = place.deps({ store });
     if (faults) faults.wrap(store);
-    const deps: DriverDeps = {
-      netlink,
-      conntrack: netlink,
-      firewall,
-      store,
-      log: quiet,
-      params: {
-        set: async (k: string, v: string) => void inNs(`echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`),
-        setInterface: async (f: string, i: string, k: string, v: string) => void inNs(`echo ${v} > /proc/sys/net/${f}/conf/${i}/${k}`),
-        setBridgePort: async (i: string, k: string, v: string) => void inNs(`echo ${v} > /sys/class/net/${i}/brport/${k}`),
-      },
-      boundSockets: async () => [],
-      state,
-    };
     return { driver: new Driver(deps), store };
   }
 
