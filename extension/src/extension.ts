@@ -15,6 +15,7 @@ import { resolveEndpoint } from './docker/endpoint';
 import * as fs from 'fs';
 import { DEFAULT_STATUS_SOCKET } from '@tsnet/shared';
 import type { TreeNode } from './tree/nodes';
+import { TrafficSampler } from './topology/traffic';
 
 const STATUS_SOCKET_SETTING = 'statusSocket';
 const DRIVER_NAMES_SETTING = 'driverNames';
@@ -91,6 +92,14 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   const namespaces = new NamespacesTreeProvider(store);
   const networksView = vscode.window.createTreeView('tsnet.networks', { treeDataProvider: networks, showCollapseAll: true });
   const namespacesView = vscode.window.createTreeView('tsnet.namespaces', { treeDataProvider: namespaces, showCollapseAll: true });
+  const statusSocket = () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET;
+  // Live traffic on the Networks rows: the topology's sampler (GET /links every 2 s), only while the view is visible.
+  const treeTraffic = new TrafficSampler(statusSocket, () => store.graph, (rates) => networks.showTraffic(rates), () => networks.showTraffic({}));
+  const syncTreeTraffic = () => {
+    if (networksView.visible) return treeTraffic.start();
+    treeTraffic.stop();
+    networks.showTraffic({});
+  };
 
   const updateViews = () => {
     networks.refresh();
@@ -112,6 +121,8 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
     store,
     networksView,
     namespacesView,
+    networksView.onDidChangeVisibility(syncTreeTraffic),
+    { dispose: () => treeTraffic.stop() },
     store.onDidChangeState(updateViews),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`tsnet.${SHOW_BUILTIN_SETTING}`)) networks.refresh();
@@ -124,9 +135,10 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   );
 
   registerCommands(context, { store, log });
-  registerTopology(context, () => store.graph, store.onDidChange, () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET, () => store.client.endpoint);
+  registerTopology(context, () => store.graph, store.onDidChange, statusSocket, () => store.client.endpoint);
   store.start();
   updateViews();
+  syncTreeTraffic();
   return { getGraph: () => store.graph, refresh: () => store.refresh(), networksTree: networks, namespacesTree: namespaces };
 }
 

@@ -44,6 +44,22 @@ export function linkRates(prev: LinkStatsReport, cur: LinkStatsReport): Record<s
   return out;
 }
 
+/** "↓1.2 KB/s ↑800 B/s · 3 dropped · 1 errors": what a link carried, as the picture and the tree say it. */
+export function rateSummary(r: LinkRate): string {
+  return `↓${formatRate(r.rxBps)} ↑${formatRate(r.txBps)}${r.dropped ? ` · ${r.dropped} dropped` : ''}${r.errors ? ` · ${r.errors} errors` : ''}`;
+}
+
+/** Drops or errors in the interval: the item is highlighted. */
+export function hasTrouble(r: LinkRate | undefined): boolean {
+  return !!r && (r.dropped > 0 || r.errors > 0);
+}
+
+/** "12 pkt/s" (one decimal below 10). */
+export function formatPacketRate(packetsPerSecond: number): string {
+  const v = packetsPerSecond;
+  return `${v >= 10 || v === 0 ? Math.round(v) : v.toFixed(1)} pkt/s`;
+}
+
 /** "1.2 MB/s" */
 export function formatRate(bytesPerSecond: number): string {
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];

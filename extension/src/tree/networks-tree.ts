@@ -1,6 +1,7 @@
 /**
  * The Networks view: network → containers (addresses, MAC, veth, state) → addresses and port maps.
- * Docker's built-in networks are hidden when `tsnet.showBuiltinNetworks` is off.
+ * Docker's built-in networks are hidden when `tsnet.showBuiltinNetworks` is off. Network and
+ * attachment rows carry their link's live traffic (showTraffic) while the view is visible.
  */
 import * as vscode from 'vscode';
 import type { GraphStore } from '../graph-store';
@@ -16,6 +17,8 @@ import {
   portDescription,
   portLabel,
 } from './format';
+import { TreeTraffic, type RowTraffic } from './traffic-rows';
+import type { LinkRate } from '../topology/link-rates';
 
 export const SHOW_BUILTIN_SETTING = 'showBuiltinNetworks';
 
@@ -35,14 +38,36 @@ export function messageItem(node: Extract<TreeNode, { kind: 'message' }>): vscod
   return item;
 }
 
+/** The rate goes first: it is what changes, and a narrow side bar cuts the end of a description. */
+function withTraffic(description: string, t: RowTraffic | undefined): string {
+  return t ? `${t.description} · ${description}` : description;
+}
+
+function withTrafficTooltip(tooltip: string, t: RowTraffic | undefined): string {
+  return t ? `${tooltip}\n\n${t.tooltip}` : tooltip;
+}
+
+/** Drops or errors on the row's link colour its icon like an error. */
+function trafficIcon(icon: string, t: RowTraffic | undefined): vscode.ThemeIcon {
+  return t?.trouble ? new vscode.ThemeIcon(icon, new vscode.ThemeColor('list.errorForeground')) : new vscode.ThemeIcon(icon);
+}
+
 export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
-  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly traffic = new TreeTraffic<TreeNode>();
 
   constructor(private readonly store: GraphStore) {}
 
   refresh(): void {
+    this.traffic.forgetRows();
     this.changed.fire(undefined);
+  }
+
+  /** A sample's rates (link name → rate; {} for none known): re-renders only the rows whose traffic text changed. */
+  showTraffic(rates: Record<string, LinkRate>): void {
+    const rows = this.traffic.update(rates);
+    if (rows.length) this.changed.fire(rows);
   }
 
   private showBuiltin(): boolean {
@@ -56,7 +81,7 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (!node) {
       const nets = g.networks.filter((n) => this.showBuiltin() || !n.builtin);
       if (nets.length === 0) return [{ kind: 'message', text: 'No networks', detail: 'Create one with the + button' }];
-      return nets.map((network) => ({ kind: 'network', network }));
+      return nets.map((network) => this.traffic.track(network.bridge, { kind: 'network', network }));
     }
     if (node.kind === 'network') {
       return g.endpoints
@@ -64,7 +89,7 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         .map((endpoint) => ({ endpoint, container: g.containers.find((c) => c.id === endpoint.containerId)! }))
         .filter((x) => x.container)
         .sort((a, b) => a.container.name.localeCompare(b.container.name))
-        .map(({ endpoint, container }) => ({ kind: 'container', container, endpoint, network: node.network }));
+        .map(({ endpoint, container }) => this.traffic.track(endpoint.hostVeth, { kind: 'container', container, endpoint, network: node.network }));
     }
     if (node.kind === 'container' && node.network) {
       const out: TreeNode[] = [];
@@ -136,9 +161,10 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         const hasChildren = g.endpoints.some((e) => e.networkId === n.id);
         const item = new vscode.TreeItem(n.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `network:${n.id}${hasChildren ? '' : ':empty'}`;
-        item.description = networkDescription(n, g);
-        item.tooltip = new vscode.MarkdownString(networkTooltip(n, g));
-        item.iconPath = new vscode.ThemeIcon(n.tsnet ? 'rocket' : n.builtin ? 'lock' : 'type-hierarchy-sub');
+        const t = this.traffic.of(n.bridge);
+        item.description = withTraffic(networkDescription(n, g), t);
+        item.tooltip = new vscode.MarkdownString(withTrafficTooltip(networkTooltip(n, g), t));
+        item.iconPath = trafficIcon(n.tsnet ? 'rocket' : n.builtin ? 'lock' : 'type-hierarchy-sub', t);
         item.contextValue = n.builtin ? 'network-builtin' : 'network';
         return item;
       }
@@ -147,9 +173,10 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         const hasChildren = !!(node.endpoint?.ipv4 || node.endpoint?.ipv6 || c.ports.length);
         const item = new vscode.TreeItem(c.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `network:${node.network?.id}/container:${c.id}${hasChildren ? '' : ':empty'}`;
-        item.description = containerDescription(c, node.endpoint);
-        item.tooltip = new vscode.MarkdownString(containerTooltip(c, g, node.endpoint));
-        item.iconPath = new vscode.ThemeIcon(c.state === 'running' ? 'vm-running' : 'vm-outline');
+        const t = this.traffic.of(node.endpoint?.hostVeth);
+        item.description = withTraffic(containerDescription(c, node.endpoint), t);
+        item.tooltip = new vscode.MarkdownString(withTrafficTooltip(containerTooltip(c, g, node.endpoint), t));
+        item.iconPath = trafficIcon(c.state === 'running' ? 'vm-running' : 'vm-outline', t);
         item.contextValue = `container-attached-${c.state === 'running' ? 'running' : 'stopped'}`;
         return item;
       }

@@ -6,18 +6,14 @@
  */
 import type { NetworkGraph } from '../../../src/docker/model-types';
 import { ids } from '../../../src/topology/layout-input';
-import { formatRate, isActive, type LinkRate } from '../../../src/topology/link-rates';
+import { hasTrouble, isActive, rateSummary as rateText, type LinkRate } from '../../../src/topology/link-rates';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-
-function rateText(r: LinkRate): string {
-  return `↓${formatRate(r.rxBps)} ↑${formatRate(r.txBps)}${r.dropped ? ` · ${r.dropped} dropped` : ''}${r.errors ? ` · ${r.errors} errors` : ''}`;
-}
 
 function mark(el: Element, r: LinkRate | undefined): boolean {
   const active = isActive(r);
   el.classList.toggle('traffic', active);
-  el.classList.toggle('drops', !!r && (r.dropped > 0 || r.errors > 0));
+  el.classList.toggle('drops', hasTrouble(r));
   if (active && r) {
     el.setAttribute('data-rate-bps', String(Math.round(r.rxBps + r.txBps)));
     el.setAttribute('data-rate-pps', String(Math.round(r.rxPps + r.txPps)));
@@ -28,7 +24,7 @@ function mark(el: Element, r: LinkRate | undefined): boolean {
   const base = el.getAttribute('data-label') ?? el.getAttribute('aria-label') ?? '';
   if (!el.hasAttribute('data-label')) el.setAttribute('data-label', base);
   el.setAttribute('aria-label', active && r ? `${base}; traffic ${rateText(r)}` : base);
-  return active || (!!r && (r.dropped > 0 || r.errors > 0));
+  return active || hasTrouble(r);
 }
 
 function label(el: Element, at: { x: number; y: number } | undefined, text: string | undefined): void {
