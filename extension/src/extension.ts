@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import { DEFAULT_STATUS_SOCKET } from '@tsnet/shared';
 import type { TreeNode } from './tree/nodes';
 import { TrafficSampler } from './topology/traffic';
+import { followVisibility } from './tree/traffic-rows';
 
 const STATUS_SOCKET_SETTING = 'statusSocket';
 const DRIVER_NAMES_SETTING = 'driverNames';
@@ -95,11 +96,7 @@ export function activate(context: vscode.ExtensionContext): TsnetExtensionApi {
   const statusSocket = () => config().get<string>(STATUS_SOCKET_SETTING) || DEFAULT_STATUS_SOCKET;
   // Live traffic on the Networks rows: the topology's sampler (GET /links every 2 s), only while the view is visible.
   const treeTraffic = new TrafficSampler(statusSocket, () => store.graph, (rates) => networks.showTraffic(rates), () => networks.showTraffic({}));
-  const syncTreeTraffic = () => {
-    if (networksView.visible) return treeTraffic.start();
-    treeTraffic.stop();
-    networks.showTraffic({});
-  };
+  const syncTreeTraffic = () => followVisibility(networksView.visible, treeTraffic, () => networks.showTraffic({}));
 
   const updateViews = () => {
     networks.refresh();

@@ -81,3 +81,10 @@ export class TreeTraffic<Row> {
     return this.update({});
   }
 }
+
+/** Samples only while the view is visible; hiding it stops the sampling and clears the rows' rates. */
+export function followVisibility(visible: boolean, sampler: { start(): void; stop(): void }, clearRows: () => void): void {
+  if (visible) return sampler.start();
+  sampler.stop();
+  clearRows();
+}

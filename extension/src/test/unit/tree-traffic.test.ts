@@ -1,7 +1,14 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import type { LinkStatsReport } from '@tsnet/shared';
+import type { NetworkGraph } from '../../docker/model-types';
+import { TrafficSampler, TRAFFIC_INTERVAL_MS } from '../../topology/traffic';
 import type { LinkRate } from '../../topology/link-rates';
 import { formatPacketRate, hasTrouble, rateSummary } from '../../topology/link-rates';
-import { rowTraffic, TreeTraffic } from '../../tree/traffic-rows';
+import { followVisibility, rowTraffic, TreeTraffic } from '../../tree/traffic-rows';
 
 const rate = (n: Partial<LinkRate> = {}): LinkRate => ({ rxBps: 0, txBps: 0, rxPps: 0, txPps: 0, dropped: 0, errors: 0, ...n });
 const busy = rate({ rxBps: 12_345, txBps: 800, rxPps: 10, txPps: 9.5 });
@@ -69,5 +76,60 @@ describe('live traffic in the Networks tree', () => {
     assert.ok(tt.of('veth-web'), 'getTreeItem of the new row reads it');
     const fresh = tt.track('veth-web', { row: 'new' });
     assert.deepStrictEqual(tt.update({}), [fresh]);
+  });
+});
+
+describe('Networks view traffic follows the view\'s visibility (real sampler, a status socket serving GET /links)', () => {
+  let dir: string;
+  let server: http.Server;
+  const requests: string[] = [];
+  let bytes = 0;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-tree-traffic-'));
+    server = http.createServer((req, res) => {
+      requests.push(req.url ?? '');
+      bytes += 20_000; // 10 KB/s at one request per 2 s
+      const report: LinkStatsReport = { at: new Date().toISOString(), links: [{ name: 'veth-web', rxBytes: bytes, txBytes: bytes, rxPackets: bytes / 1000, txPackets: bytes / 1000, rxDropped: 0, txDropped: 0, rxErrors: 0, txErrors: 0 }] };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(report));
+    });
+    await new Promise<void>((resolve) => server.listen(path.join(dir, 'status.sock'), resolve));
+  });
+
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('visible: samples every 2 s and the row gets its rate; hidden: no more requests and the rate is cleared', async function () {
+    this.timeout(15_000);
+    const tt = new TreeTraffic<{ row: string }>();
+    const web = tt.track('veth-web', { row: 'web' });
+    const fired: { row: string }[][] = [];
+    const graph = { networks: [], endpoints: [{ hostVeth: 'veth-web' }] } as unknown as NetworkGraph;
+    const sampler = new TrafficSampler(() => path.join(dir, 'status.sock'), () => graph, (rates) => fired.push(tt.update(rates)));
+    const clear = () => fired.push(tt.clear());
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      followVisibility(true, sampler, clear);
+      const deadline = Date.now() + 3 * TRAFFIC_INTERVAL_MS;
+      while (!fired.length && Date.now() < deadline) await sleep(50);
+      assert.strictEqual(requests.length, 2, 'one sample at once, the next one interval later gives the first rate');
+      assert.strictEqual(requests[0], '/links?names=veth-web');
+      assert.deepStrictEqual(fired, [[web]], 'the second sample gives a rate: the web row changes');
+      assert.match(tt.of('veth-web')?.description ?? '', /^↓[\d.]+ KB\/s [\d.]+ pkt\/s ↑[\d.]+ KB\/s [\d.]+ pkt\/s$/);
+      followVisibility(false, sampler, clear);
+      assert.deepStrictEqual(fired[1], [web], 'hidden: the row loses its rate');
+      assert.strictEqual(tt.of('veth-web'), undefined);
+      const before = requests.length;
+      await sleep(TRAFFIC_INTERVAL_MS + 500);
+      assert.strictEqual(requests.length, before, 'no sampling while hidden');
+      followVisibility(true, sampler, clear);
+      while (requests.length === before && Date.now() < deadline + 2 * TRAFFIC_INTERVAL_MS) await sleep(50);
+      assert.strictEqual(requests.length, before + 1, 'visible again: sampling resumes');
+    } finally {
+      sampler.stop();
+    }
   });
 });
