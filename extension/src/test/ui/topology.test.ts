@@ -507,15 +507,16 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
     // Also to the gateway (the bridge's own address), so the bridge's link carries traffic: frames
     // forwarded between two ports never pass through the bridge device's counters.
     const gateway = SUBNETS[NET_A].replace(/0\/24$/, '1');
-    const ping = async (target: string, count: number): Promise<Promise<void>> => {
+    // Resolves once the ping runs, with `ended` (an async function returning the end itself would wait for it).
+    const ping = async (target: string, count: number): Promise<{ ended: Promise<void> }> => {
       const exec = await docker.getContainer(ids[LATE]).exec({ Cmd: ['ping', '-c', String(count), '-i', '0.1', '-s', '1200', target], AttachStdout: true, AttachStderr: true });
       const stream = await exec.start({});
       stream.resume();
-      return new Promise<void>((resolve) => stream.on('end', () => resolve()));
+      return { ended: new Promise<void>((resolve) => stream.on('end', () => resolve())) };
     };
     const t0 = Date.now();
-    const pings = [await ping(webIp, 60), await ping(gateway, 40)];
-    const ended = Promise.all(pings);
+    const pings = await Promise.all([ping(webIp, 60), ping(gateway, 40)]);
+    const ended = Promise.all(pings.map((p) => p.ended));
     const within5s = () => Math.max(500, 5_000 - (Date.now() - t0));
     const rowRate = async (row: (string | RegExp)[]) => {
       await wb.waitRow(networksPane, [...row, treeRate], within5s());
