@@ -484,13 +484,13 @@ describe('tsnet topology webview in code-server (real dockerd)', function () {
 
   it('shows live traffic between two containers on their veth edges and on their Networks rows within 5 s, and stops showing it when it stops', async function () {
     this.timeout(120_000);
-    // The Networks view stays visible next to the picture: it samples the links on its own.
-    const networksPane = await wb.expandSection('Networks');
     const treeRate = /↓[\d.]+ [KMG]?B\/s [\d.]+ pkt\/s ↑[\d.]+ [KMG]?B\/s [\d.]+ pkt\/s/;
     const lateRow = [LATE] as (string | RegExp)[];
     const bridgeRow = [NET_A, 'tsnet ('] as (string | RegExp)[];
     await wb.runCommand('tsnet: Show Topology');
     await frame.locator('#topology').waitFor();
+    // The Networks view stays visible next to the picture: it samples the links on its own.
+    const networksPane = await wb.expandSection('Networks');
     // late and web are both on the tsnet network A; late pings web (bounded: 60 packets, 6 s).
     const late = await docker.getContainer(ids[LATE]).inspect();
     const web = await docker.getContainer(ids[WEB]).inspect();
