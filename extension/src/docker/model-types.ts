@@ -39,6 +39,34 @@ export interface NetworkModel {
   bridgePresent?: boolean;
   /** tsnet only: firewall objects the driver programmed, one line each (from tsnet's status). */
   firewall?: string[];
+  /** A multi-host tsnet network (tsnet.cluster) whose driver reports its cluster. */
+  cluster?: NetworkClusterModel;
+}
+
+/** Another Docker host of a multi-host network, as this host's driver sees it in etcd. */
+export interface RemoteHostModel {
+  /** Underlay (VTEP) address. */
+  address: string;
+  hostname: string;
+  vtepMac: string;
+  leaseAgeSeconds: number;
+  /** The host's address blocks inside this network's subnet. */
+  blocks: string[];
+  /** Blocks this host routes to it over the VXLAN link (a block without a route is not reachable yet). */
+  routes: string[];
+}
+
+export interface NetworkClusterModel {
+  /** The tsnet.cluster name. */
+  name: string;
+  /** This host's underlay (VTEP) address. */
+  self: string;
+  /** This host's own blocks inside the network's subnet. */
+  ownBlocks: string[];
+  /** The local VXLAN link every multi-host network routes through. */
+  vxlan: { link: string; vni: number; port: number; mtu: number };
+  etcd: { healthy: boolean; endpoints: string[]; lastError?: string };
+  remoteHosts: RemoteHostModel[];
 }
 
 export interface PortModel {

@@ -3,7 +3,8 @@
  * tsnet driver answers, its StatusReport -> one NetworkGraph. No I/O here; tested on data
  * captured from a real engine (src/test/fixtures).
  */
-import { bridgeName, parseCidr, type Proto, type StatusReport, type NetworkStatus, type EndpointStatus } from '@tsnet/shared';
+import { bridgeName, parseCidr, type ClusterStatus, type Proto, type StatusReport, type NetworkStatus, type EndpointStatus } from '@tsnet/shared';
+import { networkCluster } from './cluster-model';
 import type { DockerContainer, DockerEndpointSettings, DockerNetwork } from './docker-types';
 import type {
   ContainerModel,
@@ -76,7 +77,7 @@ function networkBridge(n: DockerNetwork, status: NetworkStatus | undefined, tsne
   return undefined;
 }
 
-function buildNetwork(n: DockerNetwork, status: NetworkStatus | undefined): NetworkModel {
+function buildNetwork(n: DockerNetwork, status: NetworkStatus | undefined, cluster: ClusterStatus | undefined): NetworkModel {
   const tsnet = isTsnetDriver(n.Driver);
   const model: NetworkModel = {
     id: n.Id,
@@ -102,6 +103,8 @@ function buildNetwork(n: DockerNetwork, status: NetworkStatus | undefined): Netw
       model.subnets = status.subnets.map((s) => ({ family: s.family, subnet: s.subnet, gateway: s.gateway, ipRange: s.ipRange }));
     }
   }
+  const c = tsnet ? networkCluster(model.options, status, model.subnets, cluster) : undefined;
+  if (c) model.cluster = c;
   return model;
 }
 
@@ -159,7 +162,7 @@ export function buildGraph(
     for (const ep of ns.endpoints) statusByEndpoint.set(ep.id, ep);
   }
 
-  const networkModels = networks.map((n) => buildNetwork(n, statusByNetwork.get(n.Id))).sort(byName);
+  const networkModels = networks.map((n) => buildNetwork(n, statusByNetwork.get(n.Id), tsnetStatus?.cluster)).sort(byName);
   const networkById = new Map(networkModels.map((n) => [n.id, n]));
   const networkByName = new Map(networkModels.map((n) => [n.name, n]));
 

@@ -10,6 +10,9 @@
  *                on the namespace's west side
  *   edges        veth: bridge → interface row (label: host-side veth name when known);
  *                publish: host address:port → container port row
+ *   multi-host   a tsnet.cluster network's bridge routes to the host's VXLAN link (one node, in the
+ *                host frame, shared by every multi-host network); from it one VXLAN edge per remote
+ *                host (last layer, outside the host frame: its name, VTEP address and its blocks)
  *
  * Stability: every list is sorted by a deterministic key and ELK keeps that input order (crossing
  * minimisation is off), so one container starting inserts one namespace in its network's group
@@ -17,7 +20,7 @@
  * ports by the namespace they lead to, which is also what keeps crossings few.
  */
 import type { ElkExtendedEdge, ElkNode, ElkPort, LayoutOptions } from 'elkjs/lib/elk-api';
-import type { ContainerModel, EndpointModel, NetworkGraph, NetworkModel, PortModel } from '../docker/model-types';
+import type { ContainerModel, EndpointModel, NetworkGraph, NetworkModel, PortModel, RemoteHostModel } from '../docker/model-types';
 
 /** What a click reveals in the tree: the same kinds the tree shows. */
 export type RefKind = 'network' | 'container' | 'endpoint';
@@ -50,7 +53,7 @@ export interface Part {
   search: string[];
 }
 
-export type NodeKind = 'network' | 'hostPort' | 'namespace';
+export type NodeKind = 'network' | 'hostPort' | 'namespace' | 'vxlan' | 'remoteHost';
 
 export interface NodeItem {
   kind: NodeKind;
@@ -60,8 +63,12 @@ export interface NodeItem {
   networkIds: string[];
 }
 
-/** veth: a running endpoint's veth pair; attachment: a stopped container's network attachment. */
-export type EdgeKind = 'veth' | 'attachment' | 'publish';
+/**
+ * veth: a running endpoint's veth pair; attachment: a stopped container's network attachment;
+ * route: a multi-host network's routes to remote blocks through the VXLAN link; vxlan: the VXLAN
+ * tunnel from that link to one remote host.
+ */
+export type EdgeKind = 'veth' | 'attachment' | 'publish' | 'route' | 'vxlan';
 export interface EdgeItem {
   kind: EdgeKind;
   ref?: ItemRef;
@@ -78,7 +85,7 @@ export interface TopologyScene {
   host: { title: string; tip: string[] };
   /** Networks in display order (for the filter list), whatever the filter. */
   networks: { id: string; name: string; driver: string; tsnet: boolean }[];
-  stats: { networks: number; namespaces: number; containers: number; endpoints: number; hostPorts: number };
+  stats: { networks: number; namespaces: number; containers: number; endpoints: number; hostPorts: number; remoteHosts: number };
 }
 
 export interface SceneOptions {
@@ -112,6 +119,13 @@ export const ids = {
   veth: (endpointId: string) => `veth:${endpointId}`,
   publish: (hostIP: string, hostPort: number, proto: string, containerId: string, containerPort: number) =>
     `pub:${hostIP}:${hostPort}/${proto}>${containerId}:${containerPort}`,
+  vxlanDevice: (link: string) => `vx:${link}`,
+  vxlanIn: (link: string) => `vx:${link}:in`,
+  vxlanOut: (link: string) => `vx:${link}:out`,
+  remoteHost: (address: string) => `rh:${address}`,
+  remoteHostIn: (address: string) => `rh:${address}:in`,
+  route: (networkId: string) => `route:${networkId}`,
+  vxlan: (address: string) => `vxlan:${address}`,
 };
 
 export const ROOT_LAYOUT: LayoutOptions = {
@@ -385,6 +399,125 @@ function namespaceNode(
   return { elk, item: { kind: 'namespace', parts, networkIds } };
 }
 
+/** The multi-host part of the picture for the shown networks: the VXLAN link, the remote hosts, their edges. */
+function clusterItems(networks: NetworkModel[]): { hostSide: ElkNode[]; remote: ElkNode[]; elkEdges: ElkExtendedEdge[]; nodes: Record<string, NodeItem>; edges: Record<string, EdgeItem> } {
+  const out = { hostSide: [] as ElkNode[], remote: [] as ElkNode[], elkEdges: [] as ElkExtendedEdge[], nodes: {} as Record<string, NodeItem>, edges: {} as Record<string, EdgeItem> };
+  const multi = networks.filter((n) => n.cluster);
+  if (!multi.length) return out;
+  const first = multi[0].cluster!;
+  const vx = first.vxlan;
+  // The VXLAN link: one per host, every multi-host network routes through it.
+  const vxLines = stackLines(
+    [
+      { text: `VXLAN ${vx.link}`, cls: 'title' },
+      { text: `VNI ${vx.vni} · UDP ${vx.port} · MTU ${vx.mtu}`, cls: 'small' },
+      { text: `VTEP ${first.self}`, cls: 'body' },
+    ],
+    PAD,
+    PAD - 2,
+  );
+  const vxFrame: Part = {
+    x: 0,
+    y: 0,
+    w: Math.max(MIN_NODE_W, vxLines.width + 2 * PAD),
+    h: vxLines.height + PAD,
+    cls: `frame vxlan${first.etcd.healthy ? '' : ' etcd-down'}`,
+    texts: vxLines.texts,
+    tip: [
+      `VXLAN link ${vx.link} of this host (VTEP ${first.self})`,
+      `VNI ${vx.vni}, UDP port ${vx.port}, container MTU ${vx.mtu}`,
+      `multi-host networks: ${multi.map((n) => `${n.name} (cluster ${n.cluster!.name})`).join(', ')}`,
+      `etcd ${first.etcd.endpoints.join(', ')}: ${first.etcd.healthy ? 'healthy' : `not reachable${first.etcd.lastError ? ` (${first.etcd.lastError})` : ''}; the kernel keeps its routes`}`,
+    ],
+    search: lower([vx.link, first.self, 'vxlan']),
+  };
+  const vxId = ids.vxlanDevice(vx.link);
+  out.nodes[vxId] = { kind: 'vxlan', parts: [vxFrame], networkIds: multi.map((n) => n.id) };
+  out.hostSide.push({
+    id: vxId,
+    width: vxFrame.w,
+    height: vxFrame.h,
+    layoutOptions: { 'elk.portConstraints': 'FIXED_SIDE' },
+    ports: [
+      { id: ids.vxlanIn(vx.link), width: PORT_SIZE, height: PORT_SIZE, layoutOptions: { 'elk.port.side': 'WEST' } },
+      { id: ids.vxlanOut(vx.link), width: PORT_SIZE, height: PORT_SIZE, layoutOptions: { 'elk.port.side': 'EAST' } },
+    ],
+  });
+  // Remote hosts, each once even when several networks reach it.
+  const hosts = new Map<string, { host: RemoteHostModel; nets: { net: NetworkModel; host: RemoteHostModel }[] }>();
+  for (const net of multi) {
+    const c = net.cluster!;
+    const id = ids.route(net.id);
+    out.elkEdges.push({ id, sources: [ids.bridgePort(net.id)], targets: [ids.vxlanIn(vx.link)] });
+    const routes = c.remoteHosts.flatMap((h) => h.routes.map((r) => `${r} via ${h.address}`));
+    out.edges[id] = {
+      kind: 'route',
+      ref: { kind: 'network', id: net.id },
+      tip: [
+        `${net.name} (cluster ${c.name}) routes to ${c.remoteHosts.length} remote host(s) through ${vx.link}`,
+        c.ownBlocks.length ? `this host's blocks: ${c.ownBlocks.join(', ')}` : 'this host owns no block yet',
+        ...(routes.length ? routes.map((r) => `route ${r}`) : ['no route to a remote block yet']),
+      ],
+      search: lower([net.name, c.name, ...c.ownBlocks]),
+      networkIds: [net.id],
+    };
+    for (const h of c.remoteHosts) {
+      const entry = hosts.get(h.address) ?? { host: h, nets: [] };
+      entry.nets.push({ net, host: h });
+      hosts.set(h.address, entry);
+    }
+  }
+  for (const { host, nets } of [...hosts.values()].sort((a, b) => cmp(a.host.hostname, b.host.hostname) || cmp(a.host.address, b.host.address))) {
+    const several = nets.length > 1;
+    const blockLines = nets.flatMap(({ net, host: h }) =>
+      h.blocks.map((b) => ({ text: `${b}${several ? ` ${net.name}` : ''}${h.routes.includes(b) ? '' : ' (no route)'}`, cls: 'body' as const })),
+    );
+    const lines = stackLines([{ text: host.hostname || host.address, cls: 'title' }, { text: `remote host · VTEP ${host.address}`, cls: 'small' }, ...blockLines], PAD, PAD - 2);
+    const frame: Part = {
+      x: 0,
+      y: 0,
+      w: Math.max(MIN_NODE_W, lines.width + 2 * PAD),
+      h: lines.height + PAD,
+      cls: 'frame remotehost',
+      texts: lines.texts,
+      tip: [
+        `remote host ${host.hostname} (VTEP ${host.address}, MAC ${host.vtepMac})`,
+        `lease renewed ${host.leaseAgeSeconds} s ago`,
+        ...nets.map(({ net, host: h }) => `on ${net.name}: blocks ${h.blocks.join(', ')}${h.routes.length < h.blocks.length ? ` (routed here: ${h.routes.join(', ') || 'none yet'})` : ''}`),
+      ],
+      search: lower([host.hostname, host.address, ...nets.flatMap((x) => x.host.blocks)]),
+    };
+    const id = ids.remoteHost(host.address);
+    const networkIds = nets.map((x) => x.net.id);
+    out.nodes[id] = { kind: 'remoteHost', parts: [frame], networkIds };
+    out.remote.push({
+      id,
+      width: frame.w,
+      height: frame.h,
+      layoutOptions: { 'elk.layered.layering.layerConstraint': 'LAST', 'elk.portConstraints': 'FIXED_SIDE' },
+      ports: [{ id: ids.remoteHostIn(host.address), width: PORT_SIZE, height: PORT_SIZE, layoutOptions: { 'elk.port.side': 'WEST' } }],
+    });
+    const edgeId = ids.vxlan(host.address);
+    const label = host.address;
+    out.elkEdges.push({
+      id: edgeId,
+      sources: [ids.vxlanOut(vx.link)],
+      targets: [ids.remoteHostIn(host.address)],
+      labels: [{ id: `${edgeId}:label`, text: label, width: textWidth(label, 'small') + 4, height: LINE.small }],
+    });
+    out.edges[edgeId] = {
+      kind: 'vxlan',
+      tip: [
+        `VXLAN tunnel ${vx.link} ⇄ ${host.hostname} (${first.self} → ${host.address}, VNI ${vx.vni}, UDP ${vx.port})`,
+        ...nets.map(({ net, host: h }) => `${net.name}: ${h.routes.length ? `routes ${h.routes.join(', ')}` : 'no route yet'}`),
+      ],
+      search: lower([host.hostname, host.address]),
+      networkIds,
+    };
+  }
+  return out;
+}
+
 /** NetworkGraph → what to lay out and draw. Deterministic: same graph, same scene. */
 export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): TopologyScene {
   const allNetworks = sortNetworks(graph.networks);
@@ -511,8 +644,14 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
       };
     }
   }
+  // The multi-host part: the VXLAN link after the host ports, remote hosts after the namespaces.
+  const cluster = clusterItems(networks);
+  Object.assign(nodes, cluster.nodes);
+  Object.assign(edges, cluster.edges);
+  elkNodes.push(...cluster.hostSide);
+  elkEdges.push(...cluster.elkEdges);
   // Host ports are placed among the bridges in the first layer; keep them after the bridges.
-  elkNodes.push(...nsElks);
+  elkNodes.push(...nsElks, ...cluster.remote);
 
   for (const ns of nsInputs) {
     for (const ep of ns.endpoints) {
@@ -544,7 +683,7 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
   let hostY = 0;
   let nsY = 0;
   for (const node of elkNodes) {
-    const inNamespaces = nodes[node.id].kind === 'namespace';
+    const inNamespaces = nodes[node.id].kind === 'namespace' || nodes[node.id].kind === 'remoteHost';
     node.x = inNamespaces ? 1000 : 0;
     node.y = inNamespaces ? nsY : hostY;
     if (inNamespaces) nsY += (node.height ?? 0) + 10;
@@ -571,6 +710,7 @@ export function buildScene(graph: NetworkGraph, options: SceneOptions = {}): Top
       containers: nsInputs.reduce((s, n) => s + n.members.length, 0),
       endpoints: endpoints.length,
       hostPorts: hostPortCount,
+      remoteHosts: cluster.remote.length,
     },
   };
 }

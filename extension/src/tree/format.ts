@@ -1,5 +1,5 @@
 /** Text of the rows, descriptions and tooltips, kept in one place so both views say the same. */
-import type { ContainerModel, EndpointModel, NamespaceGroupModel, NetworkGraph, NetworkModel, PortModel } from '../docker/model-types';
+import type { ContainerModel, EndpointModel, NamespaceGroupModel, NetworkGraph, NetworkModel, PortModel, RemoteHostModel } from '../docker/model-types';
 import { isHttpPort } from '../docker/port-links';
 import { mdCode, mdText } from './markdown';
 
@@ -27,8 +27,30 @@ export function networkTooltip(n: NetworkModel, graph: NetworkGraph): string {
   for (const [k, v] of Object.entries(n.options)) lines.push(`- Option ${mdCode(k)} = ${mdCode(String(v))}`);
   for (const [k, v] of Object.entries(n.labels)) lines.push(`- Label ${mdCode(k)} = ${mdCode(String(v))}`);
   if (n.firewall?.length) lines.push(`- Firewall: ${n.firewall.map((f) => mdCode(f)).join(', ')}`);
+  if (n.cluster) {
+    const c = n.cluster;
+    lines.push(`- Multi-host: cluster ${mdCode(c.name)}, this host's VTEP ${mdCode(c.self)}${c.ownBlocks.length ? `, its blocks ${c.ownBlocks.map((b) => mdCode(b)).join(', ')}` : ''}`);
+    lines.push(`- VXLAN link ${mdCode(c.vxlan.link)}: VNI ${c.vxlan.vni}, UDP ${c.vxlan.port}, MTU ${c.vxlan.mtu} · ${c.remoteHosts.length} remote host${c.remoteHosts.length === 1 ? '' : 's'}`);
+    lines.push(`- etcd ${c.etcd.endpoints.map((e) => mdCode(e)).join(', ')}: ${c.etcd.healthy ? 'healthy' : `**not reachable**${c.etcd.lastError ? ` (${mdText(c.etcd.lastError)})` : ''}`}`);
+  }
   if (n.tsnet && !graph.host.tsnetStatus) lines.push('', '_tsnet driver status not reachable: bridge and veth names are derived, not read._');
   return lines.join('\n');
+}
+
+/** "VTEP 172.30.250.12 · 10.60.0.64/26 · lease 3 s" */
+export function remoteHostDescription(h: RemoteHostModel): string {
+  return [`VTEP ${h.address}`, ...h.blocks.map((b) => (h.routes.includes(b) ? b : `${b} (no route)`)), `lease ${h.leaseAgeSeconds} s`].join(' · ');
+}
+
+export function remoteHostTooltip(h: RemoteHostModel, n: NetworkModel): string {
+  return [
+    `**${mdText(h.hostname || h.address)}**: remote host of ${mdText(n.name)}${n.cluster ? ` (cluster ${mdCode(n.cluster.name)})` : ''}`,
+    '',
+    `- VTEP (underlay) address: ${mdCode(h.address)}, MAC ${mdCode(h.vtepMac)}`,
+    `- Blocks on this network: ${h.blocks.map((b) => mdCode(b)).join(', ')}`,
+    `- Routed here over ${mdCode(n.cluster?.vxlan.link ?? 'VXLAN')}: ${h.routes.length ? h.routes.map((b) => mdCode(b)).join(', ') : 'none yet'}`,
+    `- Lease renewed ${h.leaseAgeSeconds} s ago`,
+  ].join('\n');
 }
 
 export function containerDescription(c: ContainerModel, ep?: EndpointModel): string {

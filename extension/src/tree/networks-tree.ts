@@ -1,5 +1,6 @@
 /**
  * The Networks view: network → containers (addresses, MAC, veth, state) → addresses and port maps.
+ * A multi-host network also lists its remote hosts (VTEP address, blocks, lease age).
  * Docker's built-in networks are hidden when `tsnet.showBuiltinNetworks` is off. Network and
  * attachment rows carry their link's live traffic (showTraffic) while the view is visible.
  */
@@ -9,6 +10,8 @@ import type { NetworkGraph } from '../docker/model-types';
 import { isHttpPort } from '../docker/port-links';
 import type { TreeNode } from './nodes';
 import {
+  remoteHostDescription,
+  remoteHostTooltip,
   containerDescription,
   containerTooltip,
   groupPorts,
@@ -84,12 +87,14 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       return nets.map((network) => this.traffic.track(network.bridge, { kind: 'network', network }));
     }
     if (node.kind === 'network') {
-      return g.endpoints
+      const containers: TreeNode[] = g.endpoints
         .filter((e) => e.networkId === node.network.id)
         .map((endpoint) => ({ endpoint, container: g.containers.find((c) => c.id === endpoint.containerId)! }))
         .filter((x) => x.container)
         .sort((a, b) => a.container.name.localeCompare(b.container.name))
         .map(({ endpoint, container }) => this.traffic.track(endpoint.hostVeth, { kind: 'container', container, endpoint, network: node.network }));
+      const remote: TreeNode[] = (node.network.cluster?.remoteHosts ?? []).map((host) => ({ kind: 'remoteHost', host, network: node.network }));
+      return [...containers, ...remote];
     }
     if (node.kind === 'container' && node.network) {
       const out: TreeNode[] = [];
@@ -120,6 +125,8 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     switch (node.kind) {
       case 'container':
         return networkNode(node.network?.id);
+      case 'remoteHost':
+        return networkNode(node.network.id);
       case 'address':
         return containerNode(node.container.id, node.network.id);
       case 'port':
@@ -158,7 +165,7 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         const n = node.network;
         // The id carries whether there are children: VS Code keeps a row's collapsible state by id,
         // so a network that gains its first container gets a fresh, expanded row.
-        const hasChildren = g.endpoints.some((e) => e.networkId === n.id);
+        const hasChildren = g.endpoints.some((e) => e.networkId === n.id) || !!n.cluster?.remoteHosts.length;
         const item = new vscode.TreeItem(n.name, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `network:${n.id}${hasChildren ? '' : ':empty'}`;
         const t = this.traffic.of(n.bridge);
@@ -178,6 +185,16 @@ export class NetworksTreeProvider implements vscode.TreeDataProvider<TreeNode> {
         item.tooltip = new vscode.MarkdownString(withTrafficTooltip(containerTooltip(c, g, node.endpoint), t));
         item.iconPath = trafficIcon(c.state === 'running' ? 'vm-running' : 'vm-outline', t);
         item.contextValue = `container-attached-${c.state === 'running' ? 'running' : 'stopped'}`;
+        return item;
+      }
+      case 'remoteHost': {
+        const h = node.host;
+        const item = new vscode.TreeItem(h.hostname || h.address, vscode.TreeItemCollapsibleState.None);
+        item.id = `network:${node.network.id}/host:${h.address}`;
+        item.description = remoteHostDescription(h);
+        item.tooltip = new vscode.MarkdownString(remoteHostTooltip(h, node.network));
+        item.iconPath = new vscode.ThemeIcon('remote');
+        item.contextValue = 'remote-host';
         return item;
       }
       case 'address': {

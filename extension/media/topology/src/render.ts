@@ -35,7 +35,7 @@ export function networkColors(scene: TopologyScene): Map<string, string> {
 }
 
 /** Words a screen reader says for a kind of item (aria-roledescription). */
-const ROLE_WORDS: Record<string, string> = { network: 'network', container: 'container', endpoint: 'interface', hostPort: 'published port', namespace: 'namespace', veth: 'veth link', publish: 'port mapping', attachment: 'attachment' };
+const ROLE_WORDS: Record<string, string> = { network: 'network', container: 'container', endpoint: 'interface', hostPort: 'published port', namespace: 'namespace', veth: 'veth link', publish: 'port mapping', attachment: 'attachment', vxlan: 'VXLAN link', remoteHost: 'remote host', route: 'route to remote hosts' };
 
 /**
  * Keyboard and screen-reader attributes of a focusable item: one tab stop for the whole picture
@@ -85,10 +85,10 @@ export function renderScene(scene: TopologyScene, laid: ElkNode): Rendered {
   const height = Math.ceil(laid.height ?? 0);
 
   let out = '';
-  // The host frame: everything in the host's own namespace (bridges and host ports: the first layer).
+  // The host frame: everything in the host's own namespace (bridges, host ports, the VXLAN link).
   let hx1 = Infinity, hy1 = Infinity, hx2 = -Infinity, hy2 = -Infinity;
   for (const [id, item] of Object.entries(scene.nodes)) {
-    if (item.kind === 'namespace') continue;
+    if (item.kind === 'namespace' || item.kind === 'remoteHost') continue;
     const b = boxes.get(id);
     if (!b) continue;
     hx1 = Math.min(hx1, b.x); hy1 = Math.min(hy1, b.y); hx2 = Math.max(hx2, b.x + b.w); hy2 = Math.max(hy2, b.y + b.h);

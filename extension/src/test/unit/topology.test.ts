@@ -75,7 +75,7 @@ describe('topology scene (NetworkGraph → ELK input)', () => {
     assert.deepStrictEqual(kinds(scene, 'namespace').sort(), [hex('1'), hex('3'), hex('4')].map(ids.namespace).sort());
     const hp = (ip: string, port: number, proto: string) => ids.hostPort(ip, port, proto);
     assert.deepStrictEqual(kinds(scene, 'hostPort').sort(), [hp('0.0.0.0', 15432, 'tcp'), hp('0.0.0.0', 8080, 'tcp'), hp('127.0.0.1', 5353, 'udp'), hp('::', 8080, 'tcp')].sort());
-    assert.deepStrictEqual(scene.stats, { networks: 2, namespaces: 3, containers: 4, endpoints: 4, hostPorts: 4 });
+    assert.deepStrictEqual(scene.stats, { networks: 2, namespaces: 3, containers: 4, endpoints: 4, hostPorts: 4, remoteHosts: 0 });
   });
 
   it('shows a bridge with its name, subnet and gateway', () => {
