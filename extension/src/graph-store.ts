@@ -2,7 +2,8 @@
  * Holds the current NetworkGraph: rebuilds it from Docker (+ the tsnet driver's status when it
  * answers) on start, on each burst of relevant `docker events` (re-reading only the containers
  * the burst touched), after each user action, and on a slow safety poll. Views subscribe to
- * onDidChange.
+ * onDidChange. While a multi-host network is shown, the driver's cluster view is read every few
+ * seconds too: remote hosts come and go with no Docker event on this host.
  */
 import * as vscode from 'vscode';
 import { DockerClient } from './docker/client';
@@ -12,9 +13,12 @@ import type { DockerEndpoint } from './docker/endpoint';
 import { buildGraph } from './docker/model';
 import type { NetworkGraph } from './docker/model-types';
 import { fetchTsnetStatus } from './docker/tsnet-status';
+import { clusterSignature } from './docker/cluster-model';
 import { dockerErrorMessage } from './docker/errors';
 
 const SAFETY_POLL_MS = 60_000;
+/** How often the cluster view (remote hosts, blocks, routes) is compared while a multi-host network exists. */
+export const CLUSTER_POLL_MS = 3_000;
 const DOCKER_TIMEOUT_MS = 20_000;
 const DRIVERS_TIMEOUT_MS = 5_000;
 
@@ -44,6 +48,9 @@ export class GraphStore implements vscode.Disposable {
   private again = false;
   private watcher: DockerEventWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private clusterPoll: NodeJS.Timeout | undefined;
+  /** clusterSignature of the status the graph was built from. */
+  private clusterSeen = '';
 
   /** Why the endpoint could not be resolved (a missing context...), when it could not. */
   private endpointError: string | undefined;
@@ -62,7 +69,17 @@ export class GraphStore implements vscode.Disposable {
   start(): void {
     this.connect();
     this.poll = setInterval(() => void this.refresh(), SAFETY_POLL_MS);
+    this.clusterPoll = setInterval(() => void this.checkCluster(), CLUSTER_POLL_MS);
     void this.refresh('all');
+  }
+
+  /** Rebuilds when the driver's cluster view changed (only while a multi-host network is in the graph). */
+  private async checkCluster(): Promise<void> {
+    if (this.running || !this.graph?.networks.some((n) => n.cluster)) return;
+    const status = await fetchTsnetStatus(this.statusSocket());
+    if (!status.reachable || clusterSignature(status.report.cluster) === this.clusterSeen) return;
+    this.log.appendLine('tsnet: the cluster changed (remote hosts, blocks or routes)');
+    await this.refresh();
   }
 
   /** Resolves the endpoint again (setting, DOCKER_HOST, docker context), reconnects and re-reads everything. */
@@ -145,6 +162,7 @@ export class GraphStore implements vscode.Disposable {
       const took = Date.now() - started;
       if (took > 2000) this.log.appendLine(`reading Docker took ${took} ms`);
       this.tsnetUnreachable = status.reachable ? undefined : status.reason;
+      this.clusterSeen = status.reachable ? clusterSignature(status.report.cluster) : '';
       this.graph = buildGraph(snap.networks, snap.containers, status.reachable ? status.report : undefined, {
         engineVersion: snap.engineVersion,
         tsnetDriverName: drivers.tsnet,
@@ -162,6 +180,7 @@ export class GraphStore implements vscode.Disposable {
   dispose(): void {
     this.watcher?.dispose();
     clearInterval(this.poll);
+    clearInterval(this.clusterPoll);
     this.changed.dispose();
     this.stateChanged.dispose();
   }

@@ -60,3 +60,13 @@ export function networkCluster(
     remoteHosts,
   };
 }
+
+/**
+ * What of the driver's cluster view the pictures show, as one string (lease ages left out: they
+ * change every second). Two equal signatures draw the same remote hosts.
+ */
+export function clusterSignature(cluster: ClusterStatus | undefined): string {
+  if (!cluster) return '';
+  const hosts = cluster.hosts.map((h) => `${h.address} ${h.hostname} ${h.vtepMac} ${[...h.blocks].sort().join(',')}`).sort();
+  return JSON.stringify([cluster.self, cluster.etcd.healthy, cluster.vxlan, hosts, [...cluster.remoteRoutes].sort()]);
+}

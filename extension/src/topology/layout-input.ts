@@ -65,10 +65,10 @@ export interface NodeItem {
 
 /**
  * veth: a running endpoint's veth pair; attachment: a stopped container's network attachment;
- * route: a multi-host network's routes to remote blocks through the VXLAN link; vxlan: the VXLAN
+ * route: a multi-host network's routes to remote blocks through the VXLAN link; tunnel: the VXLAN
  * tunnel from that link to one remote host.
  */
-export type EdgeKind = 'veth' | 'attachment' | 'publish' | 'route' | 'vxlan';
+export type EdgeKind = 'veth' | 'attachment' | 'publish' | 'route' | 'tunnel';
 export interface EdgeItem {
   kind: EdgeKind;
   ref?: ItemRef;
@@ -506,7 +506,7 @@ function clusterItems(networks: NetworkModel[]): { hostSide: ElkNode[]; remote: 
       labels: [{ id: `${edgeId}:label`, text: label, width: textWidth(label, 'small') + 4, height: LINE.small }],
     });
     out.edges[edgeId] = {
-      kind: 'vxlan',
+      kind: 'tunnel',
       tip: [
         `VXLAN tunnel ${vx.link} ⇄ ${host.hostname} (${first.self} → ${host.address}, VNI ${vx.vni}, UDP ${vx.port})`,
         ...nets.map(({ net, host: h }) => `${net.name}: ${h.routes.length ? `routes ${h.routes.join(', ')}` : 'no route yet'}`),

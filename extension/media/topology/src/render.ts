@@ -35,7 +35,7 @@ export function networkColors(scene: TopologyScene): Map<string, string> {
 }
 
 /** Words a screen reader says for a kind of item (aria-roledescription). */
-const ROLE_WORDS: Record<string, string> = { network: 'network', container: 'container', endpoint: 'interface', hostPort: 'published port', namespace: 'namespace', veth: 'veth link', publish: 'port mapping', attachment: 'attachment', vxlan: 'VXLAN link', remoteHost: 'remote host', route: 'route to remote hosts' };
+const ROLE_WORDS: Record<string, string> = { network: 'network', container: 'container', endpoint: 'interface', hostPort: 'published port', namespace: 'namespace', veth: 'veth link', publish: 'port mapping', attachment: 'attachment', vxlan: 'VXLAN link', remoteHost: 'remote host', route: 'route to remote hosts', tunnel: 'VXLAN tunnel' };
 
 /**
  * Keyboard and screen-reader attributes of a focusable item: one tab stop for the whole picture

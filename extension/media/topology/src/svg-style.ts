@@ -25,7 +25,7 @@ svg.topology .frame.hostport > rect { stroke: var(--tt-port); }
 svg.topology .frame.vxlan > rect { stroke-width: 2; }
 svg.topology .frame.vxlan.etcd-down > rect { stroke: var(--tt-error); }
 svg.topology .frame.remotehost > rect { fill: var(--tt-host); stroke-dasharray: 6 3; stroke-width: 1.5; }
-svg.topology .edge.vxlan .line { stroke-dasharray: 8 3; stroke-width: 2; }
+svg.topology .edge.tunnel .line { stroke-dasharray: 8 3; stroke-width: 2; }
 svg.topology .edge .line { fill: none; stroke-width: 1.5; }
 svg.topology .edge.attachment .line { stroke-dasharray: 2 4; opacity: 0.6; }
 svg.topology .iface.inactive text { fill: var(--tt-stopped); }

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import type { ElkNode } from 'elkjs/lib/elk-api';
 import { parseStatusReport, type StatusReport } from '@tsnet/shared';
 import { buildGraph } from '../../docker/model';
-import { networkCluster } from '../../docker/cluster-model';
+import { clusterSignature, networkCluster } from '../../docker/cluster-model';
 import type { DockerContainer, DockerNetwork } from '../../docker/docker-types';
 import { buildScene, ids } from '../../topology/layout-input';
 import { remoteHostDescription, remoteHostTooltip } from '../../tree/format';
@@ -125,7 +125,7 @@ describe('multi-host networks: remote hosts from the driver\'s cluster status', 
     const tunnel = edge(ids.vxlan('172.30.250.12'));
     assert.deepStrictEqual([tunnel.sources, tunnel.targets], [[ids.vxlanOut('tsnet-vx')], [ids.remoteHostIn('172.30.250.12')]]);
     assert.strictEqual(tunnel.labels![0].text, '172.30.250.12');
-    assert.strictEqual(scene.edges[ids.vxlan('172.30.250.12')].kind, 'vxlan');
+    assert.strictEqual(scene.edges[ids.vxlan('172.30.250.12')].kind, 'tunnel');
     assert.match(scene.edges[ids.vxlan('172.30.250.13')].tip.join('\n'), /blue: routes 10\.60\.0\.128\/26/);
     // Every new node and edge says what it is (the renderer makes the frame's tip its aria label) and is searchable.
     for (const id of [ids.vxlanDevice('tsnet-vx'), ids.remoteHost('172.30.250.12'), ids.remoteHost('172.30.250.13')]) {
@@ -174,5 +174,16 @@ describe('multi-host networks: remote hosts from the driver\'s cluster status', 
     assert.match(tip, /MAC `02:74:ac:1e:fa:0d`/);
     assert.match(tip, /over `tsnet-vx`: `10\.60\.0\.128\/26`$/m);
     assert.match(tip, /Blocks on this network: `10\.60\.0\.128\/26`, `10\.60\.1\.0\/26`/);
+  });
+
+  it('the cluster signature (what the store compares every few seconds) ignores lease ages and changes with hosts, blocks, routes and etcd health', () => {
+    const c = report.cluster!;
+    const sig = clusterSignature(c);
+    assert.strictEqual(clusterSignature({ ...c, hosts: c.hosts.map((h) => ({ ...h, leaseAgeSeconds: h.leaseAgeSeconds + 5 })) }), sig);
+    assert.notStrictEqual(clusterSignature({ ...c, hosts: c.hosts.slice(0, 3) }), sig, 'a host gone');
+    assert.notStrictEqual(clusterSignature({ ...c, hosts: c.hosts.map((h, i) => (i === 1 ? { ...h, blocks: [...h.blocks, '10.60.3.0/26'] } : h)) }), sig, 'a new block');
+    assert.notStrictEqual(clusterSignature({ ...c, remoteRoutes: c.remoteRoutes.slice(1) }), sig, 'a route gone');
+    assert.notStrictEqual(clusterSignature({ ...c, etcd: { ...c.etcd, healthy: false } }), sig, 'etcd down');
+    assert.strictEqual(clusterSignature(undefined), '');
   });
 });
