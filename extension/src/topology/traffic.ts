@@ -1,6 +1,6 @@
 /**
  * Samples the links of the current graph (every bridge; every host-side veth the tsnet driver
- * reports) through the status API every 2 s while the topology is visible, and hands the rates to
+ * reports; the VXLAN link of multi-host networks) through the status API every 2 s while the topology is visible, and hands the rates to
  * the panel. Stops when hidden; a driver without GET /links just means no traffic shown.
  */
 import type { NetworkGraph } from '../docker/model-types';
@@ -14,7 +14,10 @@ export const TRAFFIC_INTERVAL_MS = 2000;
 export function trafficLinks(g: NetworkGraph | undefined): string[] {
   if (!g) return [];
   const names = new Set<string>();
-  for (const n of g.networks) if (n.bridge) names.add(n.bridge);
+  for (const n of g.networks) {
+    if (n.bridge) names.add(n.bridge);
+    if (n.cluster) names.add(n.cluster.vxlan.link);
+  }
   for (const e of g.endpoints) if (e.hostVeth) names.add(e.hostVeth);
   return [...names].sort();
 }

@@ -63,12 +63,17 @@ export function applyTraffic(layer: SVGGElement, graph: NetworkGraph | undefined
     }
     label(el, mid, shown && r ? rateText(r) : undefined);
   }
+  // Bridges, and the VXLAN link multi-host networks route through (one for all of them).
+  const frames = new Map<string, string>();
   for (const n of graph.networks) {
-    if (!n.bridge) continue;
-    const node = layer.querySelector(`[data-node-id="${CSS.escape(ids.network(n.id))}"]`);
+    if (n.bridge) frames.set(ids.network(n.id), n.bridge);
+    if (n.cluster) frames.set(ids.vxlanDevice(n.cluster.vxlan.link), n.cluster.vxlan.link);
+  }
+  for (const [nodeId, link] of frames) {
+    const node = layer.querySelector(`[data-node-id="${CSS.escape(nodeId)}"]`);
     const frame = node?.querySelector('[data-part$="#0"]');
     if (!node || !frame) continue;
-    const r = Object.prototype.hasOwnProperty.call(links, n.bridge) ? links[n.bridge] : undefined;
+    const r = Object.prototype.hasOwnProperty.call(links, link) ? links[link] : undefined;
     const shown = mark(frame, r);
     const rect = frame.querySelector('rect');
     const at = rect ? { x: Number(rect.getAttribute('x')) + 8, y: Number(rect.getAttribute('y')) + Number(rect.getAttribute('height')) + 12 } : undefined;

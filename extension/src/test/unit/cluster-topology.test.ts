@@ -10,6 +10,7 @@ import { buildGraph } from '../../docker/model';
 import { clusterSignature, networkCluster } from '../../docker/cluster-model';
 import type { DockerContainer, DockerNetwork } from '../../docker/docker-types';
 import { buildScene, ids } from '../../topology/layout-input';
+import { trafficLinks } from '../../topology/traffic';
 import { remoteHostDescription, remoteHostTooltip } from '../../tree/format';
 
 const hex = (c: string) => c.repeat(64);
@@ -174,6 +175,11 @@ describe('multi-host networks: remote hosts from the driver\'s cluster status', 
     assert.match(tip, /MAC `02:74:ac:1e:fa:0d`/);
     assert.match(tip, /over `tsnet-vx`: `10\.60\.0\.128\/26`$/m);
     assert.match(tip, /Blocks on this network: `10\.60\.0\.128\/26`, `10\.60\.1\.0\/26`/);
+  });
+
+  it('samples the VXLAN link\'s traffic with the bridges (the picture shows it on the link\'s node)', () => {
+    assert.ok(trafficLinks(g).includes('tsnet-vx'), trafficLinks(g).join(', '));
+    assert.ok(!trafficLinks(buildGraph(networks, containers, { ...report, cluster: undefined })).includes('tsnet-vx'));
   });
 
   it('the cluster signature (what the store compares every few seconds) ignores lease ages and changes with hosts, blocks, routes and etcd health', () => {
