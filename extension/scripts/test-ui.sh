@@ -65,6 +65,8 @@ cleanup() {
   local rc=$?
   stop_group "$cs_pid"
   remove_test_objects
+  # The remote-hosts test's one-host cluster (scripts/multihost.sh), if a killed run left it.
+  if [ -f /tmp/tsnet-mh/made-by-ui-test ]; then bash "$repo/scripts/multihost.sh" down || echo "tsnet test-ui: multihost.sh down failed" >&2; fi
   stop_group "$driver_pid"
   rm -f "$driver_socket" "$status_socket"
   rm -rf "$work" "$state"

@@ -95,6 +95,8 @@ describe('remote hosts of a multi-host network in the topology and the tree (cod
     if (process.getuid?.() !== 0) throw new Error('this suite needs root (scripts/multihost.sh makes namespaces and a dockerd)');
     sh('bash', [HARNESS, 'down'], 240_000);
     sh('bash', [HARNESS, 'up', '1'], 240_000);
+    // test-ui.sh takes the harness down if this run is killed before the after hook.
+    fs.writeFileSync('/tmp/tsnet-mh/made-by-ui-test', `${process.pid}\n`);
     // A multi-host network on mh-1 and a container on it: mh-1 claims its first block in etcd.
     networkId = docker('network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', SUBNET, '-o', `tsnet.cluster=${NET}`, NET);
     docker('run', '-d', '--name', 'tstt-mh-web', '--network', NET, IMAGE, 'sleep', '600');
