@@ -9,7 +9,8 @@
 // OUT/driver/dist/tsnet-bundle.js    the bundle
 // OUT/driver/dist/main.js            the driver (the plugin's entry point, plugin-config/config.json)
 // OUT/driver/dist/netlink-worker.js  worker threads the driver starts from its own directory
-// OUT/driver/dist/nft-worker.js        (path.join(__dirname, NAME), hence the distinct names)
+// OUT/driver/dist/nft-worker.js        (path.join(__dirname, NAME), hence the distinct names;
+// OUT/driver/dist/kernel-worker.js     test/unit/plugin-bundle.test.ts checks every one is a part)
 // OUT/driver/dist/tsnet.js           the CLI (OUT/bin/tsnet runs it on the host)
 // OUT/driver/package.json            the version the driver and the CLI report (dist/version.js)
 // OUT/driver/proto/*.proto           etcd3's gRPC definitions, which etcd3 reads when it is loaded
@@ -24,10 +25,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const out = process.argv[2];
-if (!out) {
-  process.stderr.write('usage: node driver/scripts/bundle-plugin.js OUT_DIR\n');
-  process.exit(2);
-}
 const driver = path.resolve(__dirname, '..');
 const root = path.resolve(driver, '..');
 const dist = path.join(driver, 'dist');
@@ -37,6 +34,8 @@ const PARTS = {
   'driver/dist/main.js': { name: 'driver', module: './main.js' },
   'driver/dist/netlink-worker.js': { name: 'netlinkWorker', module: './netlink/netlink-worker.js' },
   'driver/dist/nft-worker.js': { name: 'nftWorker', module: './firewall/nft-worker.js' },
+  // the multi-host (VXLAN) worker, started only with TSNET_ETCD set
+  'driver/dist/kernel-worker.js': { name: 'clusterKernelWorker', module: './cluster/kernel-worker.js' },
   // cli/tsnet.js runs main() only when it is the process's main module, which a bundled module
   // never is: its part calls main() itself.
   'driver/dist/tsnet.js': { name: 'cli', module: './cli/tsnet.js', call: '.main()', shebang: true },
@@ -141,7 +140,15 @@ async function main() {
   for (const f of ['package.json', 'index.js', native]) fs.copyFileSync(path.join(from, f), path.join(to, f));
 }
 
-main().catch((e) => {
-  process.stderr.write(`bundle-plugin: ${e.stack ?? e}\n`);
-  process.exit(1);
-});
+module.exports = { PARTS };
+
+if (require.main === module) {
+  if (!out) {
+    process.stderr.write('usage: node driver/scripts/bundle-plugin.js OUT_DIR\n');
+    process.exit(2);
+  }
+  main().catch((e) => {
+    process.stderr.write(`bundle-plugin: ${e.stack ?? e}\n`);
+    process.exit(1);
+  });
+}

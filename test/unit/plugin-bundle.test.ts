@@ -32,6 +32,7 @@ describe('plugin bundle (driver/scripts/bundle-plugin.js)', function () {
   it('makes one bundle, a one-line file per program and koffi\'s native module for this machine only', () => {
     const koffi = `node_modules/@koromix/koffi-${process.platform}-${process.arch}`;
     assert.deepEqual(files(out).sort(), [
+      'driver/dist/kernel-worker.js',
       'driver/dist/main.js',
       'driver/dist/netlink-worker.js',
       'driver/dist/nft-worker.js',
@@ -78,5 +79,21 @@ process.stdout.write(JSON.stringify({ version: k.version, pid: libc.func('int ge
     assert.doesNotMatch(bundle, /tsnet: node_modules\/zod\/v4\/locales\/en\.cjs is not bundled/);
     // iconv-lite installed twice at one version (body-parser's and raw-body's) is bundled once.
     assert.doesNotMatch(bundle, /raw-body\/node_modules\/iconv-lite/);
+  });
+
+  it('has a part for every worker thread the driver starts by path (path.join(__dirname, NAME.js) in driver/src)', () => {
+    const { PARTS } = require(path.join(REPO, 'driver/scripts/bundle-plugin.js')) as { PARTS: Record<string, { name: string; module: string }> };
+    const src = path.join(REPO, 'driver/src');
+    const workers = files(src)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...fs.readFileSync(path.join(src, f), 'utf8').matchAll(/path\.join\(__dirname,\s*'([\w.-]+\.js)'\)/g)].map((m) => ({ from: f, file: m[1] })));
+    assert.ok(workers.length >= 3, `found only ${JSON.stringify(workers)}`);
+    for (const w of workers) {
+      const part = PARTS[`driver/dist/${w.file}`];
+      assert.ok(part, `driver/src/${w.from} starts ${w.file} by path, but driver/scripts/bundle-plugin.js has no part driver/dist/${w.file}`);
+      // The part runs the compiled module that sits next to the file starting it.
+      assert.equal(path.posix.normalize(part.module), path.posix.join(path.posix.dirname(w.from), w.file), `part driver/dist/${w.file}`);
+      assert.equal(fs.readFileSync(path.join(out, 'driver/dist', w.file), 'utf8'), `'use strict';\nrequire('./tsnet-bundle.js').${part.name}();\n`);
+    }
   });
 });

@@ -168,7 +168,8 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
       try {
         await this.register();
         // The watch may have missed events while etcd was away: read everything again.
-        await this.resync();
+        await this.readCluster();
+        this.scheduleConverge();
       } catch (e) {
         this.noteError(e);
         await new Promise((r) => setTimeout(r, 1000).unref());
@@ -176,29 +177,24 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
     }
   }
 
-  private async resync(): Promise<void> {
+  /** Replaces the view with everything under PREFIX; returns the revision it was read at. */
+  private async readCluster(): Promise<number> {
     const res = await bounded('reading the cluster', this.cfg.endpoints, this.cfg.consensusTimeoutMs, this.etcd.getAll().prefix(PREFIX).exec());
     this.hosts.clear();
     this.pools.clear();
     this.blocks.clear();
     for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString());
     this.synced = true;
-    this.scheduleConverge();
-    return void res;
+    return Number(res.header.revision);
   }
 
   private async syncAndWatch(): Promise<void> {
-    const res = await bounded('reading the cluster', this.cfg.endpoints, this.cfg.consensusTimeoutMs, this.etcd.getAll().prefix(PREFIX).exec());
-    this.hosts.clear();
-    this.pools.clear();
-    this.blocks.clear();
-    for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString());
-    this.synced = true;
+    const revision = await this.readCluster();
     this.scheduleConverge(0);
     const w = await this.etcd
       .watch()
       .prefix(PREFIX)
-      .startRevision(String(Number(res.header.revision) + 1))
+      .startRevision(String(revision + 1))
       .create();
     w.on('put', (kv) => {
       this.apply('put', kv.key.toString(), kv.value.toString());
