@@ -209,6 +209,32 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     assert.ok(await ping(1, 'web1', ips[3]));
   });
 
+  it('re-creates, while the driver runs, a VXLAN link and FDB entries, neighbours and routes deleted by hand', async () => {
+    const vx = (i: number, ...a: string[]) => sh('ip', ['-n', `mh-${i}`, ...a]);
+    const mac3 = '02:74:ac:1e:fa:0d'; // host 3's VTEP
+    const block3 = (await routes(1)).find((r) => r.includes(`via ${hostIp(3)} dev tsnet-vx`))!.split(' ')[0];
+    // Host 1 loses what it has for host 3: the route of its block, its neighbour and its FDB entry.
+    await vx(1, 'route', 'del', block3, 'via', hostIp(3), 'dev', 'tsnet-vx', 'onlink');
+    await vx(1, 'neigh', 'del', hostIp(3), 'dev', 'tsnet-vx');
+    await sh('ip', ['netns', 'exec', 'mh-1', 'bridge', 'fdb', 'del', mac3, 'dev', 'tsnet-vx', 'dst', hostIp(3)]);
+    assert.ok(!(await routes(1)).some((r) => r.startsWith(`${block3} `)), 'the route is gone');
+    let t0 = Date.now();
+    await eventually('host 1 reaches web3 again', async () => ping(1, 'web1', ips[3], 1), 10_000, 200);
+    console.log(`      FDB entry, neighbour and route back on host 1 after ${Date.now() - t0} ms`);
+    assert.match(await vx(1, 'neigh', 'show', hostIp(3), 'dev', 'tsnet-vx'), /PERMANENT/);
+    assert.match(await sh('ip', ['netns', 'exec', 'mh-1', 'bridge', 'fdb', 'show', 'dev', 'tsnet-vx']), new RegExp(`${mac3} dst ${hostIp(3).replace(/\./g, '\\.')}`));
+
+    // Host 2 loses its VXLAN link, and with it every entry on it.
+    const before = (await routes(2)).filter((r) => r.includes('dev tsnet-vx')).sort();
+    await vx(2, 'link', 'del', 'tsnet-vx');
+    assert.ok(!(await routes(2)).some((r) => r.includes('tsnet-vx')), 'no route over tsnet-vx on host 2');
+    t0 = Date.now();
+    await eventually('web2 reaches web1 and web3 again', async () => (await ping(2, 'web2', ips[1], 1)) && ping(2, 'web2', ips[3], 1), 10_000, 200);
+    console.log(`      tsnet-vx and its entries back on host 2 after ${Date.now() - t0} ms`);
+    assert.ok(await ping(1, 'web1', ips[2]), 'host 1 reaches web2');
+    assert.deepEqual((await routes(2)).filter((r) => r.includes('dev tsnet-vx')).sort(), before);
+  });
+
   it('restarting a driver re-reads etcd and the kernel without flushing working entries', async () => {
     const before = (await routes(1)).filter((r) => r.includes('tsnet-vx')).sort();
     const pinger = docker(2, 'exec', 'web2', 'ping', '-c', '20', '-i', '0.2', '-W', '1', ips[1]);

@@ -74,6 +74,8 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
   /** pool cidr -> block cidr -> owner host */
   private readonly blocks = new Map<string, Map<string, string>>();
   private convergeTimer?: NodeJS.Timeout;
+  private checkTimer?: NodeJS.Timeout;
+  private vxlanIndex?: number;
   private converging: Promise<void> = Promise.resolve();
   private remoteRoutes: string[] = [];
   private registeredAt = new Date().toISOString();
@@ -96,10 +98,32 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
 
   async start(): Promise<void> {
     this.ipam.load();
-    await this.kernel.ensureVxlan({ name: VXLAN_LINK, vni: this.cfg.vni, local: this.self, port: this.cfg.port, linkIndex: this.underlay.ifindex, mtu: this.containerMtu, mac: vtepMac(this.self) });
+    await this.ensureLink();
     await writeSysctl('net.ipv4.ip_forward', '1');
     this.etcd = connectEtcd(this.cfg);
     void this.connectLoop();
+    // The kernel state is small (per remote host one FDB entry and one neighbour, per block one
+    // route), so comparing it now and then is cheap, and whatever was deleted by hand comes back.
+    this.checkTimer = setInterval(() => this.check(), this.cfg.checkIntervalMs);
+    this.checkTimer.unref();
+  }
+
+  /** The VXLAN link, created again when it is missing, down or different. */
+  private async ensureLink(): Promise<void> {
+    const index = await this.kernel.ensureVxlan({ name: VXLAN_LINK, vni: this.cfg.vni, local: this.self, port: this.cfg.port, linkIndex: this.underlay.ifindex, mtu: this.containerMtu, mac: vtepMac(this.self) });
+    if (this.vxlanIndex !== undefined && index !== this.vxlanIndex) this.log.warn({ link: VXLAN_LINK }, 'the VXLAN link was missing, down or changed; created it again');
+    this.vxlanIndex = index;
+  }
+
+  private checking = false;
+
+  private check(): void {
+    if (this.checking || this.stopped) return;
+    this.checking = true;
+    this.converging = this.converging
+      .then(() => this.converge())
+      .catch((e) => this.log.error({ err: String(e) }, 'checking the VXLAN link failed'))
+      .finally(() => (this.checking = false));
   }
 
   /** Registers and starts watching; retried until etcd answers. Never clears the kernel. */
@@ -263,8 +287,11 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
 
   /** Makes the kernel match the view; on failure tries again a little later. */
   private async converge(): Promise<void> {
-    const want = this.desired();
+    if (this.stopped) return;
     try {
+      await this.ensureLink();
+      if (!this.synced) return;
+      const want = this.desired();
       const r = await this.kernel.converge(VXLAN_LINK, want);
       await this.filter.apply(this.cfg.port, [...this.hosts.keys()]);
       this.remoteRoutes = want.routes.map((x) => `${x.dst} via ${x.gateway}`).sort();
@@ -370,6 +397,7 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.convergeTimer);
+    clearInterval(this.checkTimer);
     await this.watcher?.cancel().catch(() => undefined);
     // The lease is left to expire, not revoked: a restarting driver re-registers within the TTL
     // and no other host drops its routes in between.

@@ -17,6 +17,11 @@ export interface ClusterConfig {
   leaseTtl: number;
   /** How long an operation that needs consensus (new block, new pool) waits for etcd. */
   consensusTimeoutMs: number;
+  /**
+   * How often the kernel is compared with the view while the driver runs, so a VXLAN link,
+   * FDB entry, neighbour or route deleted by hand comes back.
+   */
+  checkIntervalMs: number;
 }
 
 export interface ClusterFlags {
@@ -84,6 +89,7 @@ export function parseClusterConfig(flags: ClusterFlags, env: NodeJS.ProcessEnv =
     port: num('TSNET_VXLAN_PORT', VXLAN_PORT, 1, 65535),
     leaseTtl: num('TSNET_LEASE_TTL', 10, 2, 15),
     consensusTimeoutMs: num('TSNET_ETCD_TIMEOUT_MS', 5000, 100, 60000),
+    checkIntervalMs: num('TSNET_CLUSTER_CHECK_MS', 2000, 100, 600000),
   };
 }
 

@@ -52,7 +52,7 @@ export class ClusterKernelOps {
     }
   }
 
-  /** Creates the VXLAN link, or keeps the existing one when VNI, local address and port match (else re-creates it). Returns its ifindex. */
+  /** Creates the VXLAN link, or keeps the existing one when it is up and VNI, local address, port and MAC match (else re-creates it). Returns its ifindex. */
   ensureVxlan(spec: VxlanSpec): number {
     return wrap('ensureVxlan', `VXLAN link ${spec.name}`, () => {
       const existing = this.linkIndex(spec.name);
@@ -60,7 +60,7 @@ export class ClusterKernelOps {
         const [msg] = this.send(getLinkRequest(spec.name));
         const link = decodeLink(msg);
         const info = decodeVxlanInfo(msg);
-        if (link.kind === 'vxlan' && info.vni === spec.vni && info.local === spec.local && info.port === spec.port && link.mac === spec.mac) {
+        if (link.kind === 'vxlan' && link.up && info.vni === spec.vni && info.local === spec.local && info.port === spec.port && link.mac === spec.mac) {
           return existing;
         }
         this.send(deleteLinkRequest(spec.name));
