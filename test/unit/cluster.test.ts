@@ -159,6 +159,11 @@ describe('cluster: configuration', () => {
     assert.throws(() => parseClusterConfig({ etcd: 'https://a:2379', etcdCa: '/nonexistent/ca.pem' }, {}), /cannot read \/nonexistent\/ca.pem/);
     assert.equal(parseClusterConfig({}, { TSNET_ETCD: 'http://e:2379', TSNET_HOST_ADDRESS: '10.0.0.5' })!.hostAddress, '10.0.0.5');
   });
+  it('compares the kernel with the view every 2 s unless TSNET_CLUSTER_CHECK_MS says otherwise', () => {
+    assert.equal(parseClusterConfig({ etcd: 'http://e:2379' }, {})!.checkIntervalMs, 2000);
+    assert.equal(parseClusterConfig({ etcd: 'http://e:2379' }, { TSNET_CLUSTER_CHECK_MS: '500' })!.checkIntervalMs, 500);
+    assert.throws(() => parseClusterConfig({ etcd: 'http://e:2379' }, { TSNET_CLUSTER_CHECK_MS: '0' }), /TSNET_CLUSTER_CHECK_MS: "0" is not a whole number from 100 to 600000/);
+  });
 });
 
 describe('cluster: firewall', () => {
@@ -211,5 +216,42 @@ describe('cluster: status report', () => {
     const text = formatStatus(parsed);
     assert.match(text, /CLUSTER {2}etcd http:\/\/e:2379 healthy/);
     assert.match(text, /10\.60\.0\.64\/26 via 10\.0\.0\.2/);
+  });
+});
+
+describe('cluster: tsnet inspect marks remote peers', () => {
+  const net = {
+    id: 'n'.repeat(64), bridge: 'tsn-x', bridgeAdopted: false, present: true, firewall: [], createdAt: '',
+    subnets: [{ family: 4 as const, subnet: '10.60.0.0/16', gateway: '10.60.0.1' }],
+    options: { icc: true, masquerade: true, internal: false, ipv6: false, containerIfacePrefix: 'eth', raw: { 'tsnet.cluster': 'mh' } },
+    endpoints: [{ id: 'e'.repeat(64), networkId: 'n'.repeat(64), hostVeth: 'v1', containerVeth: 'c1', mac: '02:00:00:00:00:01', ipv4: '10.60.0.2/16', joined: true, ports: [], present: true }],
+  };
+  const status = {
+    cluster: {
+      vxlan: { link: 'tsnet-vx' }, self: '192.0.2.11',
+      hosts: [
+        { address: '192.0.2.11', hostname: 'a', vtepMac: vtepMac('192.0.2.11'), leaseAgeSeconds: 1, blocks: ['10.60.0.0/26'], self: true },
+        { address: '192.0.2.12', hostname: 'b', vtepMac: vtepMac('192.0.2.12'), leaseAgeSeconds: 1, blocks: ['10.60.0.64/26', '10.61.0.0/26'], self: false },
+      ],
+    },
+  };
+  it('reads the ARP cache, and locates each neighbour: gateway, local container, remote host and block, unknown', async () => {
+    const { parseArp, locatePeer, remoteHostsOf } = await import('@tsnet/driver/dist/cli/inspect');
+    const arp = parseArp(`IP address       HW type     Flags       HW address            Mask     Device
+10.60.0.1        0x1         0x2         02:75:aa:bb:cc:dd     *        eth0
+10.60.0.2        0x1         0x2         02:00:00:00:00:01     *        eth0
+10.60.0.70       0x1         0x2         02:75:aa:bb:cc:dd     *        eth0
+10.60.9.9        0x1         0x0         00:00:00:00:00:00     *        eth0
+`);
+    assert.equal(arp.length, 4);
+    assert.equal(arp[3].mac, undefined, 'an unresolved entry has no MAC');
+    const remote = remoteHostsOf(net as never, 'mh', status as never);
+    assert.deepEqual(remote, [{ network: 'mh', host: '192.0.2.12', hostname: 'b', vtepMac: '02:74:c0:00:02:0c', via: 'tsnet-vx', blocks: ['10.60.0.64/26'] }]);
+    const where = arp.map((e) => locatePeer(e, net as never, remote, new Map([['e'.repeat(64), 'web1']])));
+    assert.deepEqual(where.map((w) => w.where), ['gateway', 'local', 'remote', 'unknown']);
+    assert.equal(where[1].container, 'web1');
+    assert.equal(where[2].remote!.host, '192.0.2.12');
+    assert.equal(where[2].remote!.block, '10.60.0.64/26');
+    assert.equal(remoteHostsOf({ ...net, options: { ...net.options, raw: {} } } as never, 'local', status as never).length, 0, 'a local network has no remote hosts');
   });
 });

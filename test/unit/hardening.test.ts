@@ -302,6 +302,8 @@ describe('tsnet CLI escaping (issue 13 item 11)', () => {
       interfaces: [{ index: 2, name: evil, mtu: 1500, state: 'up', addresses: ['10.0.0.2/24'], host: { veth: `v${ESC}`, vethIndex: 9, bridge: `b${ESC}` } }],
       routes: [{ family: 4, dst: '0.0.0.0/0', gateway: '10.0.0.1', dev: evil }],
       sockets: [],
+      peers: [{ address: '10.60.1.2', interface: evil, where: 'remote', remote: { network: `n${ESC}`, host: '192.0.2.12', hostname: `h${ESC}[2J`, vtepMac: '02:74:c0:00:02:0c', via: 'tsnet-vx', blocks: ['10.60.1.0/26'], block: '10.60.1.0/26' } }],
+      remoteHosts: [{ network: `n${ESC}`, host: '192.0.2.12', hostname: `h${ESC}[2J`, vtepMac: '02:74:c0:00:02:0c', via: 'tsnet-vx', blocks: ['10.60.1.0/26'] }],
       notes: [`note ${ESC}[1m`],
     };
     const text = formatInspect(report);

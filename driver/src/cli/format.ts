@@ -3,7 +3,7 @@
  * durations and IDs. Pure functions, no I/O.
  */
 import type { PortMapStatus, StatusReport } from '@tsnet/shared';
-import type { InspectReport, PodMember } from './inspect';
+import type { InspectPeer, InspectReport, PodMember } from './inspect';
 import type { PortRow } from './status-client';
 
 /**
@@ -123,8 +123,35 @@ export function formatInspect(r: InspectReport): string {
   out.push(section('ROUTES', ['DESTINATION', 'GATEWAY', 'DEV'], r.routes.map((x) => [x.dst === '0.0.0.0/0' || x.dst === '::/0' ? `default (${x.dst})` : x.dst, dash(x.gateway), dash(x.dev)])));
   out.push('');
   out.push(section('LISTENING SOCKETS', ['PROTO', 'ADDRESS', 'PORT', 'STATE'], r.sockets.map((s) => [s.proto, s.localAddress, String(s.localPort), s.state])));
+  if (r.peers.length > 0) {
+    out.push('');
+    out.push(section('PEERS (the container\'s ARP cache)', ['ADDRESS', 'MAC', 'IFACE', 'WHERE'], r.peers.map((x) => [x.address, dash(x.mac), x.interface, peerWhere(x)])));
+  }
+  if (r.remoteHosts.length > 0) {
+    out.push('');
+    out.push(
+      section(
+        'REMOTE HOSTS (multi-host networks)',
+        ['NETWORK', 'HOST', 'HOSTNAME', 'VTEP MAC', 'VIA', 'BLOCKS'],
+        r.remoteHosts.map((h) => [h.network, h.host, h.hostname, h.vtepMac, h.via, dash(h.blocks.join(','))]),
+      ),
+    );
+  }
   for (const n of r.notes) out.push(`\nnote: ${printable(n)}`);
   return out.join('\n');
+}
+
+function peerWhere(x: InspectPeer): string {
+  switch (x.where) {
+    case 'gateway':
+      return 'gateway (this host)';
+    case 'local':
+      return `local: ${x.container}`;
+    case 'remote':
+      return `REMOTE host ${x.remote!.host} (${x.remote!.hostname}) via ${x.remote!.via}, VTEP ${x.remote!.vtepMac}, block ${x.remote!.block}`;
+    default:
+      return 'unknown (no endpoint here, no block of another host)';
+  }
 }
 
 /** Names Docker knows for tsnet's objects: network ID → name, endpoint ID → container name. */

@@ -5,7 +5,7 @@
  * and for veth interfaces the host-side veth and bridge, matched by ifindex in both directions.
  */
 import * as fs from 'node:fs';
-import type { StatusReport } from '@tsnet/shared';
+import { cidrContains, cidrsOverlap, parseCidr, type NetworkStatus, type StatusReport } from '@tsnet/shared';
 import { openNetlink, type AddressInfo, type LinkInfo, type NetlinkHandle, type RouteInfo, type SocketInfo } from '../netlink';
 import { containerName, type ContainerInspect, type DockerClient } from '../docker/client';
 import { CliError } from './status-client';
@@ -44,6 +44,32 @@ export interface InspectRoute {
   dev?: string;
 }
 
+/** A neighbour in the container's ARP cache, on an interface in a tsnet network, and where it is. */
+export interface InspectPeer {
+  address: string;
+  /** The MAC the container resolved it to (for a remote peer: its own bridge's, by proxy ARP). */
+  mac?: string;
+  interface: string;
+  where: 'gateway' | 'local' | 'remote' | 'unknown';
+  /** local: the container on this host (its name from Docker, else the endpoint ID). */
+  container?: string;
+  /** remote: the host the address block belongs to, and the VTEP the traffic goes through. */
+  remote?: InspectRemoteHost & { block: string };
+}
+
+/** A host of a multi-host network the container is on, reached over the VXLAN link. */
+export interface InspectRemoteHost {
+  network: string;
+  /** Underlay (VTEP) address of the host. */
+  host: string;
+  hostname: string;
+  vtepMac: string;
+  /** The local VXLAN link the traffic to it goes through. */
+  via: string;
+  /** Its address blocks in this network's subnet. */
+  blocks: string[];
+}
+
 export interface InspectReport {
   container: { id: string; name: string; pid: number; networkMode: string; sandboxKey: string };
   namespace: { path: string; inode: number };
@@ -51,6 +77,10 @@ export interface InspectReport {
   interfaces: InspectInterface[];
   routes: InspectRoute[];
   sockets: SocketInfo[];
+  /** Neighbours the container has resolved on tsnet interfaces; multi-host peers are marked remote. */
+  peers: InspectPeer[];
+  /** Other hosts of the multi-host networks the container is on (needs the driver's status). */
+  remoteHosts: InspectRemoteHost[];
   notes: string[];
 }
 
@@ -59,6 +89,10 @@ export interface InspectDeps {
   /** The driver's status, or undefined when it cannot be read (inspect still works without it). */
   status: () => Promise<StatusReport | undefined>;
   networkName?: (id: string) => Promise<string | undefined>;
+  /** Endpoint ID -> container name of a network, from Docker. */
+  endpointNames?: (networkId: string) => Promise<Map<string, string>>;
+  /** The ARP cache of the namespace of `pid` (default: /proc/PID/net/arp). */
+  arp?: (pid: number) => string;
   /** Opens a handle in the namespace at `netnsPath`, refusing one whose inode is not `netnsInode`. */
   open?: (netnsPath?: string, netnsInode?: number) => Promise<NetlinkHandle>;
 }
@@ -112,6 +146,57 @@ function hostSide(iface: LinkInfo, hostLinks: LinkInfo[], status: StatusReport |
     if (ep) tsnet = { networkId: n.id, endpointId: ep.id };
   }
   return { veth: peer.name, vethIndex: peer.index, ...(bridge ? { bridge } : {}), ...(tsnet ? { tsnet } : {}) };
+}
+
+interface ArpEntry {
+  address: string;
+  mac?: string;
+  device: string;
+}
+
+/** /proc/PID/net/arp: "IP address  HW type  Flags  HW address  Mask  Device"; flags 0 = unresolved. */
+export function parseArp(text: string): ArpEntry[] {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 6)
+    .map(([address, , flags, mac, , device]) => ({ address, device, ...(Number(flags) !== 0 && mac !== '00:00:00:00:00:00' ? { mac } : {}) }));
+}
+
+const isCluster = (n: NetworkStatus) => n.options.raw['tsnet.cluster'] !== undefined;
+
+/** The other hosts of multi-host network `n`, with their blocks in its subnets. */
+export function remoteHostsOf(n: NetworkStatus, networkName: string, status: StatusReport): InspectRemoteHost[] {
+  const c = status.cluster;
+  if (!c || !isCluster(n)) return [];
+  const subnets = n.subnets.map((s) => parseCidr(s.subnet)).filter((x) => x !== undefined);
+  return c.hosts
+    .filter((h) => !h.self)
+    .map((h) => ({
+      network: networkName,
+      host: h.address,
+      hostname: h.hostname,
+      vtepMac: h.vtepMac,
+      via: c.vxlan.link,
+      blocks: h.blocks.filter((b) => {
+        const bc = parseCidr(b);
+        return bc !== undefined && subnets.some((s) => cidrsOverlap(s, bc));
+      }),
+    }));
+}
+
+/** Where a neighbour of the container on network `n` is: gateway, a local endpoint, or a remote host's block. */
+export function locatePeer(entry: ArpEntry, n: NetworkStatus, remote: InspectRemoteHost[], names: Map<string, string>): InspectPeer {
+  const base = { address: entry.address, ...(entry.mac ? { mac: entry.mac } : {}), interface: entry.device };
+  if (n.subnets.some((s) => s.gateway.split('/')[0] === entry.address)) return { ...base, where: 'gateway' };
+  const ep = n.endpoints.find((e) => e.ipv4?.split('/')[0] === entry.address);
+  if (ep) return { ...base, where: 'local', container: names.get(ep.id) ?? ep.id };
+  for (const h of remote) {
+    const block = h.blocks.find((b) => cidrContains(parseCidr(b)!, entry.address));
+    if (block) return { ...base, where: 'remote', remote: { ...h, block } };
+  }
+  return { ...base, where: 'unknown' };
 }
 
 function enterError(e: unknown, where: string, name: string): CliError {
@@ -185,6 +270,7 @@ export async function inspectContainer(deps: InspectDeps, ref: string): Promise<
       ...(h ? { host: h } : {}),
     });
   }
+  const { peers, remoteHosts } = await peersOf(deps, c.State.Pid, inode, interfaces, status, notes);
   const byIndex = new Map(links.map((l) => [l.index, l.name]));
   return {
     container: { id: c.Id, name, pid: c.State.Pid, networkMode: c.HostConfig.NetworkMode, sandboxKey: c.NetworkSettings.SandboxKey },
@@ -193,6 +279,38 @@ export async function inspectContainer(deps: InspectDeps, ref: string): Promise<
     interfaces,
     routes: routes.map((r) => ({ family: r.family, dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.ifindex !== undefined ? { dev: byIndex.get(r.ifindex) ?? `if${r.ifindex}` } : {}) })),
     sockets: sockets.sort((a, b) => a.proto.localeCompare(b.proto) || a.localPort - b.localPort || a.localAddress.localeCompare(b.localAddress)),
+    peers,
+    remoteHosts,
     notes,
   };
+}
+
+/** The container's neighbours on its tsnet interfaces, each located, and the remote hosts of its multi-host networks. */
+async function peersOf(deps: InspectDeps, pid: number, inode: number, interfaces: InspectInterface[], status: StatusReport | undefined, notes: string[]): Promise<{ peers: InspectPeer[]; remoteHosts: InspectRemoteHost[] }> {
+  const peers: InspectPeer[] = [];
+  const remoteHosts: InspectRemoteHost[] = [];
+  const onTsnet = interfaces.filter((i) => i.host?.tsnet);
+  if (!status || onTsnet.length === 0) return { peers, remoteHosts };
+  let arp: ArpEntry[] = [];
+  try {
+    arp = parseArp((deps.arp ?? ((p) => fs.readFileSync(`/proc/${p}/net/arp`, 'utf8')))(pid));
+  } catch (e) {
+    notes.push(`cannot read the container's ARP cache (${(e as Error).message}); peers are not listed`);
+  }
+  if (nsInode(pid) !== inode) {
+    notes.push('the container stopped while it was read; peers are not listed');
+    arp = [];
+  }
+  for (const i of onTsnet) {
+    const n = status.networks.find((x) => x.id === i.host!.tsnet!.networkId);
+    if (!n) continue;
+    const name = i.host!.tsnet!.networkName ?? n.id.slice(0, 12);
+    const remote = remoteHostsOf(n, name, status);
+    remoteHosts.push(...remote);
+    const names = (await deps.endpointNames?.(n.id).catch(() => undefined)) ?? new Map<string, string>();
+    for (const e of arp.filter((x) => x.device === i.name)) peers.push(locatePeer(e, n, remote, names));
+  }
+  const rank = { gateway: 0, local: 1, remote: 2, unknown: 3 };
+  peers.sort((a, b) => rank[a.where] - rank[b.where] || a.address.localeCompare(b.address, undefined, { numeric: true }));
+  return { peers, remoteHosts };
 }

@@ -23,7 +23,8 @@ commands:
   ports                every port map the driver programmed (including host ports it picked)
   inspect <container>  the container's network namespace as the kernel has it: interfaces,
                        addresses, routes, listening sockets, the containers sharing it, and
-                       for veths the host-side veth and bridge
+                       for veths the host-side veth and bridge; its peers (ARP cache),
+                       those on other hosts of a multi-host network marked REMOTE
 
 options:
   --status-socket PATH  the driver's status socket (default ${DEFAULT_STATUS_SOCKET}; env TSNET_STATUS_SOCKET)
@@ -121,6 +122,7 @@ export async function run(argv: string[], write: (s: string) => void = (s) => pr
           docker,
           status: (): Promise<StatusReport | undefined> => status.status(),
           networkName: async (id) => (await docker.inspectNetwork(id))?.Name,
+          endpointNames: async (id) => new Map(Object.values((await docker.inspectNetwork(id))?.Containers ?? {}).filter((c) => c.EndpointID).map((c) => [c.EndpointID!, c.Name])),
         },
         o.args[0],
       );
