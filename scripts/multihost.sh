@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Several Docker hosts on this one machine, for tsnet's multi-host tests (issue 16).
-#   scripts/multihost.sh up N [--plugin]   N hosts mh-1..mh-N, each a network + mount namespace with its own
+#   scripts/multihost.sh up N              N hosts mh-1..mh-N, each a network + mount namespace with its own
 #                                          dockerd and tsnet driver, on the underlay bridge mh-ul, and etcd
 #   scripts/multihost.sh down              removes everything `up` made (also after a crash)
 #   scripts/multihost.sh env               prints what tests need (hosts, sockets, etcd URL)
 #   scripts/multihost.sh stop-host I       kills host I's dockerd and driver and sets its underlay link down
 #   scripts/multihost.sh start-host I      brings host I back (same namespace, data and state)
 #   scripts/multihost.sh restart-driver I  restarts only host I's tsnet driver
+#   scripts/multihost.sh stop-driver I     stops only host I's tsnet driver (host process), e.g. for the plugin
+#   scripts/multihost.sh plugin-dir        builds the managed plugin (config.json + rootfs) with this machine's
+#                                          dockerd, no registry (scripts/plugin.sh build); prints its directory
+#   scripts/multihost.sh plugin-clean      removes every managed plugin of the hosts, their state and status
+#                                          directories, and what plugin-dir made
 #   scripts/multihost.sh stop-etcd / start-etcd
 # Host I: namespace mh-I, underlay address 172.30.250.(10+I)/24, root dir $MH_ROOT/mh-I with docker.sock,
 # status.sock, driver.log, dockerd.log. Needs root, docker.io, etcd-server, busybox-static.
+# A managed plugin on host I keeps its state in /var/lib/tsnet-mh-I and its status socket in /run/tsnet-mh-I.
 set -euo pipefail
 MH_ROOT=${MH_ROOT:-/tmp/tsnet-mh}
 UL=mh-ul
@@ -210,7 +216,44 @@ restart_driver() {
   wait_driver "$i"
 }
 
+# The managed plugin is built once, with this machine's dockerd, under its own name so it never
+# touches a plugin or image of the machine's own tsnet.
+PLUGIN_BUILD_NAME=tsnet-mh
+plugin_dir() {
+  TSNET_PLUGIN_NAME=$PLUGIN_BUILD_NAME TSNET_PLUGIN_TAG=latest bash "$REPO/scripts/plugin.sh" build >&2
+  echo "${TSNET_PLUGIN_WORKDIR:-/var/tmp/tsnet-plugin}/$PLUGIN_BUILD_NAME-latest"
+}
+
+plugin_clean() {
+  local n=0 i r p
+  [ -f "$MH_ROOT/hosts" ] && n=$(cat "$MH_ROOT/hosts")
+  for i in $(seq 1 "$n"); do
+    r="$MH_ROOT/mh-$i"
+    [ -S "$r/docker.sock" ] || continue
+    for p in $(docker -H "unix://$r/docker.sock" plugin ls -q 2>/dev/null || true); do
+      timeout 60 docker -H "unix://$r/docker.sock" plugin disable -f "$p" >/dev/null 2>&1 || true
+      timeout 60 docker -H "unix://$r/docker.sock" plugin rm -f "$p" >/dev/null 2>&1 || true
+    done
+  done
+  for d in /var/lib/tsnet-mh-* /run/tsnet-mh-*; do
+    [ -e "$d" ] || continue
+    umount -l "$d" 2>/dev/null || true
+    rm -rf "$d"
+  done
+  if [ -d "${TSNET_PLUGIN_WORKDIR:-/var/tmp/tsnet-plugin}/$PLUGIN_BUILD_NAME-latest" ] || docker image inspect "$PLUGIN_BUILD_NAME-plugin-rootfs:latest" >/dev/null 2>&1; then
+    docker image rm "$PLUGIN_BUILD_NAME-plugin-rootfs:latest" >/dev/null 2>&1 || true
+    rm -rf "${TSNET_PLUGIN_WORKDIR:-/var/tmp/tsnet-plugin}/$PLUGIN_BUILD_NAME-latest"
+  fi
+}
+
+stop_driver() {
+  local r="$MH_ROOT/mh-$1"
+  kill_pidfile "$r/driver.pid"
+  rm -f "$r/plugins/tsnet.sock" "$r/status.sock"
+}
+
 down() {
+  plugin_clean
   local n=0
   [ -f "$MH_ROOT/hosts" ] && n=$(cat "$MH_ROOT/hosts")
   for i in $(seq 1 "$n"); do
@@ -246,9 +289,12 @@ case "${1:-}" in
   stop-host) stop_host "$2" ;;
   start-host) start_host "$2" ;;
   restart-driver) restart_driver "$2" ;;
+  stop-driver) stop_driver "$2" ;;
+  plugin-dir) plugin_dir ;;
+  plugin-clean) plugin_clean ;;
   stop-etcd) stop_etcd ;;
   start-etcd) start_etcd ;;
   __inner) inner "$2" ;;
   __driver) start_driver_inner "$2" ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,18p' "$0"; exit 2 ;;
 esac

@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { bridgeMac } from '@tsnet/driver/dist/cluster/cluster';
+import { vtepMac } from '@tsnet/driver/dist/cluster/config';
+import { cidrContains, parseCidr } from '@tsnet/shared';
 import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf, REPO, routes, sh, sock, statusSock } from './env';
 
 const NET = 'mhnet';
@@ -207,6 +209,31 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     }
     // Network removal on one host leaves the others working.
     assert.ok(await ping(1, 'web1', ips[3]));
+  });
+
+  it('tsnet inspect marks a container\'s peers on other hosts as remote (host, VTEP, block) and those on its host as local', async () => {
+    await docker(1, 'run', '-d', '--name', 'peer1', '--network', NET, IMAGE, 'sleep', '600');
+    try {
+      const local = await ipOf(1, 'peer1', NET);
+      for (const ip of [local, ips[2], ips[3]]) assert.ok(await ping(1, 'web1', ip, 1), `web1 -> ${ip}`);
+      // As a user on host 1 runs it: in that host's network namespace, against its engine and driver.
+      const cli = (...a: string[]) => sh('nsenter', ['--net=/run/netns/mh-1', 'env', `DOCKER_HOST=${sock(1)}`, process.execPath, `${REPO}/driver/dist/cli/tsnet.js`, ...a, '--status-socket', statusSock(1)]);
+      const text = await cli('inspect', 'web1');
+      const esc = (s: string) => s.replace(/\./g, '\\.');
+      const blocks = (await status(1)).cluster.hosts;
+      for (const h of [2, 3]) {
+        const block = blocks.find((x) => x.address === hostIp(h))!.blocks.find((b) => cidrContains(parseCidr(b)!, ips[h]))!;
+        assert.match(text, new RegExp(`^${esc(ips[h])}\\s+\\S+\\s+eth0\\s+REMOTE host ${esc(hostIp(h))} \\(.*\\) via tsnet-vx, VTEP ${vtepMac(hostIp(h))}, block ${esc(block)}$`, 'm'), text);
+        assert.match(text, new RegExp(`^${NET}\\s+${esc(hostIp(h))}\\s+\\S+\\s+${vtepMac(hostIp(h))}\\s+tsnet-vx\\s+\\S*/26`, 'm'), text);
+      }
+      assert.match(text, new RegExp(`^${esc(local)}\\s+\\S+\\s+eth0\\s+local: peer1$`, 'm'), text);
+      assert.doesNotMatch(text, new RegExp(`^${esc(local)}.*REMOTE`, 'm'));
+      const json = JSON.parse(await cli('inspect', 'web1', '--json')) as { peers: { address: string; where: string; remote?: { host: string; via: string } }[] };
+      assert.deepEqual(json.peers.find((p) => p.address === ips[2])?.remote?.host, hostIp(2));
+      assert.equal(json.peers.find((p) => p.address === local)?.where, 'local');
+    } finally {
+      await docker(1, 'rm', '-f', 'peer1').catch(() => undefined);
+    }
   });
 
   it('re-creates, while the driver runs, a VXLAN link and FDB entries, neighbours and routes deleted by hand', async () => {

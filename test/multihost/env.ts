@@ -45,6 +45,8 @@ export async function sh(cmd: string, args: string[], opts: { timeout?: number; 
 
 export const docker = (i: number, ...args: string[]) => sh('docker', ['-H', sock(i), ...args]);
 export const harness = (...args: string[]) => sh('bash', [SCRIPT, ...args], { timeout: 240_000 });
+/** The harness with a longer bound (building the managed plugin's image). */
+export const harnessSlow = (...args: string[]) => sh('bash', [SCRIPT, ...args], { timeout: 540_000 });
 
 export async function ipOf(i: number, container: string, network: string): Promise<string> {
   return (await docker(i, 'inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container)).trim();
