@@ -146,6 +146,24 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     }
   });
 
+  it('--ip-range on a multi-host network: each host hands out addresses from the range only, reachable across hosts', async () => {
+    for (const i of [1, 2]) await docker(i, 'network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', '10.63.0.0/16', '--ip-range', '10.63.5.0/24', '-o', 'tsnet.cluster=ranged', 'ranged');
+    try {
+      for (const i of [1, 2]) await docker(i, 'run', '-d', '--name', `r${i}`, '--network', 'ranged', IMAGE, 'sleep', '600');
+      const r1 = await ipOf(1, 'r1', 'ranged');
+      const r2 = await ipOf(2, 'r2', 'ranged');
+      assert.match(r1, /^10\.63\.5\.\d+$/);
+      assert.match(r2, /^10\.63\.5\.\d+$/);
+      assert.notEqual(r1, r2);
+      assert.ok(await eventually('r1 reaches r2', async () => ping(1, 'r1', r2, 1), 5000));
+    } finally {
+      for (const i of [1, 2]) {
+        await docker(i, 'rm', '-f', `r${i}`).catch(() => undefined);
+        await docker(i, 'network', 'rm', 'ranged').catch(() => undefined);
+      }
+    }
+  });
+
   it('drops crafted VXLAN frames from an underlay address that is not a tsnet host', async () => {
     const ns = 'mh-rogue';
     const victimPid = await pidOf(1, 'web1');

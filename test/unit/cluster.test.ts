@@ -138,6 +138,26 @@ describe('cluster: IPAM (block affinity)', () => {
     assert.equal((await ipam.requestAddress({ PoolID, Address: '10.60.9.9' })).Address, '10.60.9.9/16', 'a released address is reusable');
   });
 
+  it('--ip-range: hands out addresses only from the range, claims only blocks overlapping it, and still honours --ip elsewhere', async () => {
+    const c = new FakeCoordinator();
+    c.owners.set('10.60.1.0/26', '172.30.250.12');
+    const ipam = new ClusterIpam(path.join(dir, 'ipam.json'), c);
+    await assert.rejects(ipam.requestPool({ Pool: '10.60.0.0/16', SubPool: '10.61.0.0/24' }), /--ip-range 10\.61\.0\.0\/24 is not inside the subnet 10\.60\.0\.0\/16/);
+    await assert.rejects(ipam.requestPool({ Pool: '10.60.0.0/16', SubPool: 'x' }), /--ip-range "x" is not an IPv4 CIDR/);
+    const { PoolID } = await ipam.requestPool({ Pool: '10.60.0.0/16', SubPool: '10.60.1.32/27' });
+    await ipam.requestAddress({ PoolID, Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    // 10.60.1.0/26 holds the whole range but is another host's: no block of this host can serve it.
+    await assert.rejects(ipam.requestAddress({ PoolID }), /--ip-range 10\.60\.1\.32\/27 of subnet 10\.60\.0\.0\/16 has no free address for this host/);
+    assert.equal(c.claims, 0, 'no block outside the range was claimed');
+    c.owners.delete('10.60.1.0/26');
+    assert.equal((await ipam.requestAddress({ PoolID })).Address, '10.60.1.32/16');
+    assert.equal((await ipam.requestAddress({ PoolID })).Address, '10.60.1.33/16');
+    assert.deepEqual(ipam.state.pools['10.60.0.0/16'].blocks, ['10.60.1.0/26']);
+    assert.equal((await ipam.requestAddress({ PoolID, Address: '10.60.7.7' })).Address, '10.60.7.7/16', '--ip outside the range, as Docker\'s IPAM allows');
+    for (let k = 2; k < 32; k++) await ipam.requestAddress({ PoolID });
+    await assert.rejects(ipam.requestAddress({ PoolID }), /has no free address for this host/, 'the 32 addresses of the /27 are used up');
+  });
+
   it('gives every host the gateway the first host set, and refuses another one', async () => {
     const c = new FakeCoordinator();
     c.gateway = '10.60.0.1';

@@ -6,6 +6,9 @@
  * this host has never seen waits for etcd, and fails with a clear error after a bounded time.
  * `--ip` is honoured cluster-wide: an address in a free block claims that block for this host;
  * an address in another host's block is refused (it would be routed to that host).
+ * `--ip-range` limits what is handed out without `--ip` to that range, and the blocks this host
+ * claims for it to blocks that overlap it (`--ip` may still name any address of the subnet, as
+ * with Docker's own IPAM).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +23,8 @@ export interface LocalPool {
   /** Blocks this host owns (a copy of what etcd says, kept to allocate while etcd is down). */
   blocks: string[];
   allocated: string[];
+  /** --ip-range on this host: addresses without --ip come from it only. */
+  range?: string;
 }
 
 export interface IpamState {
@@ -99,8 +104,8 @@ export class ClusterIpam {
     return this.serial(async () => {
       if (req.V6) throw new IpamError('tsnet IPAM: multi-host networks are IPv4 only for now; create the network without --ipv6');
       if (!req.Pool) throw new IpamError('tsnet IPAM: give the subnet with --subnet (e.g. --subnet 10.60.0.0/16); the same subnet on every host makes one multi-host network');
-      if (req.SubPool) throw new IpamError('tsnet IPAM: --ip-range is not supported on multi-host networks; addresses come from per-host blocks of the whole subnet');
       const pool = parsePool(req.Pool);
+      const range = req.SubPool ? parseRange(pool, req.SubPool) : undefined;
       if (!this.state.pools[pool.cidr]) {
         for (const other of Object.values(this.state.pools)) {
           const o = parsePool(other.cidr);
@@ -109,9 +114,14 @@ export class ClusterIpam {
           }
         }
         const rec = await this.coord.ensurePool(pool.cidr);
-        this.state.pools[pool.cidr] = { cidr: pool.cidr, gateway: rec.gateway, blocks: [], allocated: [] };
+        this.state.pools[pool.cidr] = { cidr: pool.cidr, gateway: rec.gateway, blocks: [], allocated: [], ...(range ? { range: range.cidr } : {}) };
         this.save();
         this.coord.localPoolsChanged();
+      } else if (this.state.pools[pool.cidr].range !== range?.cidr) {
+        const p = this.state.pools[pool.cidr];
+        if (range) p.range = range.cidr;
+        else delete p.range;
+        this.save();
       }
       return { PoolID: pool.cidr, Pool: pool.cidr, Data: {} };
     });
@@ -195,20 +205,38 @@ export class ClusterIpam {
 
   private async next(p: LocalPool, pool: Pool): Promise<string> {
     const reserved = this.reserved(p);
+    const range = p.range ? parsePool(p.range) : undefined;
+    const inRange = (ip: string) => !range || (ipToNum(ip) >= range.network && ipToNum(ip) < range.network + range.size);
+    const free = (b: string) => blockAddresses(pool, b, reserved).filter(inRange);
     for (const b of p.blocks) {
-      const free = blockAddresses(pool, b, reserved);
-      if (free.length > 0) return free[0];
+      const f = free(b);
+      if (f.length > 0) return f[0];
     }
     // A new block: the only allocation step that needs etcd.
     for (const b of poolBlocks(pool)) {
       if (p.blocks.includes(b) || this.coord.blockOwner(p.cidr, b) !== undefined) continue;
-      if (blockAddresses(pool, b, reserved).length === 0) continue;
+      if (free(b).length === 0) continue;
       if (await this.coord.claimBlock(p.cidr, b)) {
         p.blocks.push(b);
         this.save();
-        return blockAddresses(pool, b, reserved)[0];
+        return free(b)[0];
       }
     }
+    if (range) throw new IpamError(`tsnet IPAM: --ip-range ${range.cidr} of subnet ${p.cidr} has no free address for this host (its blocks are full or belong to other hosts); remove containers, use a larger --ip-range, or give --ip`);
     throw new IpamError(`tsnet IPAM: subnet ${p.cidr} has no free address block left for this host; remove containers or use a larger subnet`);
   }
+}
+
+/** --ip-range of a multi-host subnet: an IPv4 CIDR inside it. */
+function parseRange(pool: Pool, subPool: string): Pool {
+  let r: Pool;
+  try {
+    r = parsePool(subPool);
+  } catch {
+    throw new IpamError(`tsnet IPAM: --ip-range "${subPool}" is not an IPv4 CIDR of /30 or larger inside the subnet ${pool.cidr} (e.g. ${numToIp(pool.network)}/${Math.min(pool.prefix + 8, 30)})`);
+  }
+  if (r.network < pool.network || r.network + r.size > pool.network + pool.size) {
+    throw new IpamError(`tsnet IPAM: --ip-range ${r.cidr} is not inside the subnet ${pool.cidr}`);
+  }
+  return r;
 }
