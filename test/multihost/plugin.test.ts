@@ -46,15 +46,15 @@ describe('multi-host networks with the managed plugin on each host (docker plugi
     const ips: Record<number, string> = {};
     try {
       for (const i of all) {
-        // `-d tsnet` reaches the managed plugin tsnet:latest (Docker adds the tag); the full reference works too.
-        const drv = i === HOSTS ? PLUGIN : 'tsnet';
-        await docker(i, 'network', 'create', '-d', drv, '--ipam-driver', drv, '--subnet', '10.60.0.0/16', '-o', `tsnet.cluster=${NET}`, NET);
+        // The issue's command, with the managed plugin's driver name: its reference NAME:TAG.
+        await docker(i, 'network', 'create', '-d', PLUGIN, '--ipam-driver', PLUGIN, '--subnet', '10.60.0.0/16', '-o', `tsnet.cluster=${NET}`, NET);
         await docker(i, 'run', '-d', '--name', `p${i}`, '--network', NET, IMAGE, 'sleep', '600');
         ips[i] = await ipOf(i, `p${i}`, NET);
       }
       assert.equal(new Set(Object.values(ips)).size, HOSTS, JSON.stringify(ips));
       const hosts = (await pluginStatus(1)).cluster.hosts.map((h) => h.address).sort();
       assert.deepEqual(hosts, all.map(hostIp));
+      assert.equal((await docker(1, 'network', 'inspect', '-f', '{{.Driver}} {{.IPAM.Driver}}', NET)).trim(), `${PLUGIN} ${PLUGIN}`);
       for (const a of all) {
         for (const b of all) {
           if (a === b) continue;

@@ -77,7 +77,7 @@ export interface InspectReport {
   interfaces: InspectInterface[];
   routes: InspectRoute[];
   sockets: SocketInfo[];
-  /** Neighbours the container has resolved on tsnet interfaces; multi-host peers are marked remote. */
+  /** Neighbours the container has resolved on interfaces in multi-host networks, each located (local or remote). */
   peers: InspectPeer[];
   /** Other hosts of the multi-host networks the container is on (needs the driver's status). */
   remoteHosts: InspectRemoteHost[];
@@ -285,12 +285,16 @@ export async function inspectContainer(deps: InspectDeps, ref: string): Promise<
   };
 }
 
-/** The container's neighbours on its tsnet interfaces, each located, and the remote hosts of its multi-host networks. */
+/** The container's neighbours on its multi-host interfaces, each located, and the other hosts of those networks. */
 async function peersOf(deps: InspectDeps, pid: number, inode: number, interfaces: InspectInterface[], status: StatusReport | undefined, notes: string[]): Promise<{ peers: InspectPeer[]; remoteHosts: InspectRemoteHost[] }> {
   const peers: InspectPeer[] = [];
   const remoteHosts: InspectRemoteHost[] = [];
-  const onTsnet = interfaces.filter((i) => i.host?.tsnet);
-  if (!status || onTsnet.length === 0) return { peers, remoteHosts };
+  // Local networks have no remote peers to tell apart: their output stays as it was.
+  const onCluster = interfaces.flatMap((i) => {
+    const n = status?.networks.find((x) => x.id === i.host?.tsnet?.networkId);
+    return n && isCluster(n) ? [{ i, n }] : [];
+  });
+  if (!status || onCluster.length === 0) return { peers, remoteHosts };
   let arp: ArpEntry[] = [];
   try {
     arp = parseArp((deps.arp ?? ((p) => fs.readFileSync(`/proc/${p}/net/arp`, 'utf8')))(pid));
@@ -301,11 +305,8 @@ async function peersOf(deps: InspectDeps, pid: number, inode: number, interfaces
     notes.push('the container stopped while it was read; peers are not listed');
     arp = [];
   }
-  for (const i of onTsnet) {
-    const n = status.networks.find((x) => x.id === i.host!.tsnet!.networkId);
-    if (!n) continue;
-    const name = i.host!.tsnet!.networkName ?? n.id.slice(0, 12);
-    const remote = remoteHostsOf(n, name, status);
+  for (const { i, n } of onCluster) {
+    const remote = remoteHostsOf(n, i.host!.tsnet!.networkName ?? n.id.slice(0, 12), status);
     remoteHosts.push(...remote);
     const names = (await deps.endpointNames?.(n.id).catch(() => undefined)) ?? new Map<string, string>();
     for (const e of arp.filter((x) => x.device === i.name)) peers.push(locatePeer(e, n, remote, names));
