@@ -25,6 +25,8 @@ describe('multi-host networks with the managed plugin on each host (docker plugi
     const dir = (await harnessSlow('plugin-dir')).trim().split('\n').at(-1)!;
     for (const i of all) {
       await harness('stop-driver', String(i));
+      // The plugin must make the VXLAN link itself (in its cluster kernel worker), not inherit it.
+      await sh('ip', ['-n', `mh-${i}`, 'link', 'del', 'tsnet-vx']).catch(() => undefined);
       await docker(i, 'plugin', 'create', PLUGIN, dir);
       // Host 1 names its underlay address; hosts 2 and 3 find it from their default route.
       const address = i === 1 ? [`TSNET_HOST_ADDRESS=${hostIp(i)}`] : [];
@@ -39,6 +41,7 @@ describe('multi-host networks with the managed plugin on each host (docker plugi
     for (const i of all) {
       const st = await pluginStatus(i);
       assert.equal(st.cluster.self, hostIp(i), `host ${i}'s plugin found its underlay address`);
+      assert.match(await sh('ip', ['-n', `mh-${i}`, '-d', 'link', 'show', 'tsnet-vx']), /vxlan id 7476 local 172\.30\.250\.\d+ .*dstport 8472/, `host ${i}'s plugin made tsnet-vx`);
     }
   });
 
