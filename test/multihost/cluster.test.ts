@@ -278,6 +278,13 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     console.log(`      tsnet-vx and its entries back on host 2 after ${Date.now() - t0} ms`);
     assert.ok(await ping(1, 'web1', ips[2]), 'host 1 reaches web2');
     assert.deepEqual((await routes(2)).filter((r) => r.includes('dev tsnet-vx')).sort(), before);
+
+    // Host 3's link set down by hand comes back up.
+    await vx(3, 'link', 'set', 'tsnet-vx', 'down');
+    t0 = Date.now();
+    await eventually('web3 reaches web1 again', async () => ping(3, 'web3', ips[1], 1), 10_000, 200);
+    console.log(`      tsnet-vx up again on host 3 after ${Date.now() - t0} ms`);
+    assert.match(await vx(3, 'link', 'show', 'tsnet-vx'), /[<,]UP[,>]/);
   });
 
   it('restarting a driver re-reads etcd and the kernel without flushing working entries', async () => {
