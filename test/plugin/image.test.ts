@@ -9,39 +9,15 @@ import { execFileSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PLUGIN_NAME, PLUGIN_REF, PLUGIN_TAG, bundleFiles, filesBelow, pluginPid } from '../helpers/plugin';
 
-const NAME = process.env.TSNET_PLUGIN_NAME ?? 'tsnetp';
-const TAG = process.env.TSNET_PLUGIN_TAG ?? 'latest';
-const REF = `${NAME}:${TAG}`;
-const IMAGE = process.env.TSNET_PLUGIN_IMAGE ?? `${NAME}-plugin-rootfs:${TAG}`;
-const STATUS_SOCKET = `${process.env.TSNET_PLUGIN_STATUS_DIR ?? `/run/${NAME}`}/status.sock`;
+const REF = PLUGIN_REF;
+const IMAGE = process.env.TSNET_PLUGIN_IMAGE ?? `${PLUGIN_NAME}-plugin-rootfs:${PLUGIN_TAG}`;
 /** Node 24 is the active LTS line (Node 20 reached end of life in April 2026). */
 const NODE_MAJOR = 24;
 const SIZE_LIMIT = 120_000_000;
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
-
-/** The pid of this plugin's driver: the process whose environment carries its status socket. */
-function pluginPid(): number {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('/opt/tsnet/plugin-preload.cjs')) continue;
-      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`TSNET_STATUS_SOCKET=${STATUS_SOCKET}`)) return Number(d);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error(`no driver process of ${REF} (status socket ${STATUS_SOCKET}) found`);
-}
-
-/** Every file below dir, as paths relative to it. */
-function files(dir: string, rel = ''): string[] {
-  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    return e.isDirectory() ? files(dir, p) : [p];
-  });
-}
 
 describe(`managed plugin ${REF}: image contents and size`, function () {
   this.timeout(120_000);
@@ -66,23 +42,7 @@ describe(`managed plugin ${REF}: image contents and size`, function () {
   });
 
   it('ships the driver as one bundle plus koffi\'s native module for this machine: no node_modules tree, npm or headers', function () {
-    const koffi = `node_modules/@koromix/koffi-${process.platform}-${process.arch}`;
-    assert.deepEqual(files(path.join(rootfs, 'opt/tsnet')).sort(), [
-      'bin/tsnet',
-      'driver/dist/main.js',
-      'driver/dist/netlink-worker.js',
-      'driver/dist/nft-worker.js',
-      'driver/dist/tsnet-bundle.js',
-      'driver/dist/tsnet.js',
-      'driver/package.json',
-      'driver/proto/auth.proto',
-      'driver/proto/kv.proto',
-      'driver/proto/rpc.proto',
-      `${koffi}/index.js`,
-      `${koffi}/${process.platform}_${process.arch}/koffi.node`,
-      `${koffi}/package.json`,
-      'plugin-preload.cjs',
-    ]);
+    assert.deepEqual(filesBelow(path.join(rootfs, 'opt/tsnet')).sort(), ['bin/tsnet', ...bundleFiles()].sort());
     // The preload too runs from the bundle (koffi is not a module of its own in the rootfs).
     assert.match(fs.readFileSync(path.join(rootfs, 'opt/tsnet/plugin-preload.cjs'), 'utf8'), /require\('\.\/driver\/dist\/tsnet-bundle\.js'\)\.preload\(\)/);
     for (const absent of ['usr/local/lib/node_modules', 'usr/local/include', 'usr/local/bin/npm', 'usr/local/bin/npx', 'usr/local/bin/corepack', 'usr/share/doc']) {

@@ -10,31 +10,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PLUGIN_NAME, PLUGIN_REF, PLUGIN_STATUS_SOCKET, PLUGIN_TAG, pluginPid } from '../helpers/plugin';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const NAME = process.env.TSNET_PLUGIN_NAME ?? 'tsnetp';
-const REF = `${NAME}:${process.env.TSNET_PLUGIN_TAG ?? 'latest'}`;
-const STATUS_SOCKET = `${process.env.TSNET_PLUGIN_STATUS_DIR ?? `/run/${NAME}`}/status.sock`;
+const NAME = PLUGIN_NAME;
+const REF = PLUGIN_REF;
+const STATUS_SOCKET = PLUGIN_STATUS_SOCKET;
 const STATE_DIR = process.env.TSNET_PLUGIN_STATE_DIR ?? `/var/lib/${NAME}`;
-const PLUGIN_DIR = `${process.env.TSNET_PLUGIN_WORKDIR ?? '/var/tmp/tsnet-plugin'}/${NAME}-${process.env.TSNET_PLUGIN_TAG ?? 'latest'}`;
+const PLUGIN_DIR = `${process.env.TSNET_PLUGIN_WORKDIR ?? '/var/tmp/tsnet-plugin'}/${NAME}-${PLUGIN_TAG}`;
 /** CAP_CHOWN (0), CAP_NET_ADMIN (12), CAP_NET_RAW (13). */
 const KEPT = (1n << 0n) | (1n << 12n) | (1n << 13n);
 
 const docker = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
-
-/** The pid of this plugin's driver: the process whose environment carries its status socket. */
-function pluginPid(): number {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('/opt/tsnet/plugin-preload.cjs')) continue;
-      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`TSNET_STATUS_SOCKET=${STATUS_SOCKET}`)) return Number(d);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error(`no driver process of ${REF} (status socket ${STATUS_SOCKET}) found`);
-}
 
 function mountOptions(pid: number): Map<string, string[]> {
   const m = new Map<string, string[]>();

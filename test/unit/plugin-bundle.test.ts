@@ -9,15 +9,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundleFiles, filesBelow } from '../helpers/plugin';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-
-function files(dir: string, rel = ''): string[] {
-  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    return e.isDirectory() ? files(dir, p) : [p];
-  });
-}
 
 describe('plugin bundle (driver/scripts/bundle-plugin.js)', function () {
   this.timeout(60_000);
@@ -30,23 +24,7 @@ describe('plugin bundle (driver/scripts/bundle-plugin.js)', function () {
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('makes one bundle, a one-line file per program and koffi\'s native module for this machine only', () => {
-    const koffi = `node_modules/@koromix/koffi-${process.platform}-${process.arch}`;
-    assert.deepEqual(files(out).sort(), [
-      'driver/dist/kernel-worker.js',
-      'driver/dist/main.js',
-      'driver/dist/netlink-worker.js',
-      'driver/dist/nft-worker.js',
-      'driver/dist/tsnet-bundle.js',
-      'driver/dist/tsnet.js',
-      'driver/package.json',
-      'driver/proto/auth.proto',
-      'driver/proto/kv.proto',
-      'driver/proto/rpc.proto',
-      `${koffi}/index.js`,
-      `${koffi}/${process.platform}_${process.arch}/koffi.node`,
-      `${koffi}/package.json`,
-      'plugin-preload.cjs',
-    ]);
+    assert.deepEqual(filesBelow(out).sort(), bundleFiles().sort());
     assert.equal(fs.readFileSync(path.join(out, 'driver/dist/main.js'), 'utf8'), "'use strict';\nrequire('./tsnet-bundle.js').driver();\n");
     assert.equal(fs.readFileSync(path.join(out, 'plugin-preload.cjs'), 'utf8'), "'use strict';\nrequire('./driver/dist/tsnet-bundle.js').preload();\n");
   });
@@ -84,7 +62,7 @@ process.stdout.write(JSON.stringify({ version: k.version, pid: libc.func('int ge
   it('has a part for every worker thread the driver starts by path (path.join(__dirname, NAME.js) in driver/src)', () => {
     const { PARTS } = require(path.join(REPO, 'driver/scripts/bundle-plugin.js')) as { PARTS: Record<string, { name: string; module: string }> };
     const src = path.join(REPO, 'driver/src');
-    const workers = files(src)
+    const workers = filesBelow(src)
       .filter((f) => f.endsWith('.ts'))
       .flatMap((f) => [...fs.readFileSync(path.join(src, f), 'utf8').matchAll(/path\.join\(__dirname,\s*'([\w.-]+\.js)'\)/g)].map((m) => ({ from: f, file: m[1] })));
     assert.ok(workers.length >= 3, `found only ${JSON.stringify(workers)}`);
