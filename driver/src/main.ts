@@ -22,7 +22,7 @@ import { DockerClient, listNetworks } from './docker/client';
 import { createFirewall } from './firewall';
 import { openNetlink } from './netlink';
 import type { NetlinkHandle } from './netlink/types';
-import { writeBridgePort, writeInterfaceSysctl, writeSysctl } from './host/sysctl';
+import { writeInterfaceSysctl, writeSysctl } from './host/sysctl';
 import { Store } from './state/store';
 import { createStatusApp, listenStatus, statusAccess } from './status/server';
 import { VERSION } from './version';
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     firewall,
     store,
     log,
-    params: { set: writeSysctl, setInterface: writeInterfaceSysctl, setBridgePort: writeBridgePort },
+    params: { set: writeSysctl, setInterface: writeInterfaceSysctl },
     boundSockets: async () =>
       (await netlink.listSockets()).map((s) => ({ proto: s.proto.startsWith('tcp') ? ('tcp' as const) : ('udp' as const), family: s.proto.endsWith('6') ? (6 as const) : (4 as const), address: s.localAddress, port: s.localPort })),
     state: loaded.state,

@@ -32,7 +32,7 @@ import {
 import type { Firewall, PortMapRule } from '../firewall/types';
 import type { NetlinkHandle } from '../netlink/types';
 import { records, type EndpointRecord, type NetworkRecord, type PortMapRecord, type StateDocument } from '../state/types';
-import type { Store } from '../state/store';
+import type { SaveOptions, Store } from '../state/store';
 import { StateRepository } from '../state/repository';
 
 import { ConflictError, DriverError, NotFoundError } from './errors';
@@ -40,7 +40,7 @@ import { BackgroundWork, KeyedQueue, SharedExclusiveLock } from './queue';
 import { LinkReaper } from './link-reaper';
 import { runSteps, type Step } from './steps';
 import { planPortMaps, toPortBinding, validateBinding, type BoundSocket } from './ports';
-import { bridgeSteps, build, deleteLinkIfPresent, setPortFlags, toFirewallNetwork, vethSteps, type KernelParams } from './provision';
+import { bridgeSteps, build, deleteLinkIfPresent, toFirewallNetwork, vethSteps, type KernelParams } from './provision';
 
 export interface Logger {
   debug(obj: object | string, msg?: string): void;
@@ -107,6 +107,7 @@ export class Driver {
 
   constructor(private readonly deps: DriverDeps) {
     this.repository = new StateRepository(deps.state, deps.store);
+    deps.store.onBackgroundError = (e) => deps.log.error({ err: String(e) }, 'could not make the store durable; the objects are written again with the next save');
     this.reaper = deps.reaper ?? new LinkReaper(deps.netlink);
   }
 
@@ -294,26 +295,50 @@ export class Driver {
         for (const n of names) this.creatingLinks.add(n);
         try {
           for (const n of names) await this.retiring.get(n);
-          let leftover = false;
-          // The journal names the pair by its host end.
-          for (const n of names) leftover = (await this.checkLinkName(n, `endpoint ${ep.id.slice(0, 12)}`, ep.hostVeth)) || leftover;
+          const what = `endpoint ${ep.id.slice(0, 12)}`;
+          for (const n of names) this.checkLinkRecords(n, what);
+          // The journal names the pair by its host end. Whether it was there before this call
+          // decides, should the kernel find the names taken, whether the links are ours.
+          const journalled = this.repository.isPendingLink(ep.hostVeth);
+          const appeared = () =>
+            new ConflictError(`${what}: an interface named ${ep.hostVeth} or ${ep.containerVeth} appeared while tsnet was creating it; tsnet does not delete what it did not make: remove it and retry`);
+          const create = (replaceLeftover: boolean) =>
+            vethSteps(this.deps, {
+              config: net.config,
+              hostVeth: ep.hostVeth,
+              containerVeth: ep.containerVeth,
+              mac,
+              beforeCreate: () => this.intend(ep.hostVeth),
+              replaceLeftover,
+              nameTaken: replaceLeftover ? appeared : () => new NameTaken(),
+            })[0];
+          // No lookup first: the kernel refuses (EEXIST, touching nothing) a name that is taken,
+          // and only then is it looked at.
+          const createVeth: Step = {
+            name: `create veth ${ep.hostVeth}`,
+            do: async () => {
+              try {
+                await create(false).do();
+              } catch (e) {
+                if (!(e instanceof NameTaken)) throw e;
+                if (!journalled) await this.disown(ep.hostVeth);
+                let leftover = false;
+                for (const n of names) leftover = (await this.checkLinkName(n, what, ep.hostVeth, journalled)) || leftover;
+                if (!leftover) throw appeared();
+                // Ours, journalled by an earlier attempt that could not remove it: replace it.
+                await create(true).do();
+              }
+            },
+            undo: create(false).undo,
+          };
           await runSteps(
             [
-              ...vethSteps(this.deps, {
-                config: net.config,
-                hostVeth: ep.hostVeth,
-                containerVeth: ep.containerVeth,
-                mac,
-                beforeCreate: () => this.intend(ep.hostVeth),
-                // Ours, journalled by an earlier attempt that could not remove it: replace it.
-                replaceLeftover: leftover,
-                nameTaken: () =>
-                  new ConflictError(`endpoint ${ep.id.slice(0, 12)}: an interface named ${ep.hostVeth} or ${ep.containerVeth} appeared while tsnet was creating it; tsnet does not delete what it did not make: remove it and retry`),
-              }),
+              createVeth,
               {
                 name: 'persist endpoint',
                 do: async () => {
-                  await this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id));
+                  // Written before the answer, fsync'd just after (see Store): dockerd does not wait for the disk.
+                  await this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id), { durable: false });
                   this.settle(ep.hostVeth);
                   this.unjoined.add(ep.id);
                 },
@@ -497,8 +522,10 @@ export class Driver {
           undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
         },
         {
+          // Written before the answer, fsync'd just after (see Store): the maps are in the kernel
+          // already, and what loses the page cache loses them too.
           name: 'persist port maps',
-          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id)),
+          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
           undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), () => this.repository.markEndpointDirty(ep.id)),
         },
       ],
@@ -583,16 +610,20 @@ export class Driver {
     return this.networks.shared(String(req.NetworkID), () => this.endpoints.run(String(req.EndpointID), fn));
   }
 
-  setPortFlags(net: NetworkRecord, hostVeth: string): Promise<void> {
-    return setPortFlags(this.deps, net.config, hostVeth);
-  }
-
 
   /**
    * Before creating a link: refuses a name another record owns or a link tsnet did not journal
    * (never delete what is not ours). True when the link exists and is ours to replace.
    */
-  private async checkLinkName(name: string, what: string, journalledAs = name): Promise<boolean> {
+  private async checkLinkName(name: string, what: string, journalledAs = name, journalled = this.repository.isPendingLink(journalledAs)): Promise<boolean> {
+    this.checkLinkRecords(name, what);
+    if (!(await this.deps.netlink.getLink(name))) return false;
+    if (journalled) return true;
+    throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
+  }
+
+  /** Refuses a link name that a network or endpoint record owns. */
+  private checkLinkRecords(name: string, what: string): void {
     for (const n of this.repository.networks()) {
       if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
       for (const e of Object.values(n.endpoints)) {
@@ -601,15 +632,18 @@ export class Driver {
         }
       }
     }
-    if (!(await this.deps.netlink.getLink(name))) return false;
-    if (this.repository.isPendingLink(journalledAs)) return true;
-    throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
   }
 
   /** Records that a link is about to be created (on disk before the kernel is asked). */
   private async intend(name: string): Promise<void> {
     this.repository.addPendingLink(name);
     await this.deps.store.journal(name);
+  }
+
+  /** A journalled name whose link turned out to be someone else's: voided, so no restart deletes it. */
+  private async disown(name: string): Promise<void> {
+    this.repository.settlePendingLink(name);
+    await this.deps.store.journalNotOurs(name);
   }
 
   /**
@@ -632,10 +666,10 @@ export class Driver {
    * disk holds what it held (what cannot be written now stays marked for the next save), and the
    * error is rethrown: no record is left in memory that is not on disk.
    */
-  private async persist(apply: () => void, revert: () => void, mark: () => Store): Promise<void> {
+  private async persist(apply: () => void, revert: () => void, mark: () => Store, opts?: SaveOptions): Promise<void> {
     apply();
     try {
-      await mark().save();
+      await mark().save(opts);
     } catch (e) {
       revert();
       await mark()
@@ -713,3 +747,6 @@ function dedupeBindings(bindings: PortBinding[]): PortBinding[] {
     return true;
   });
 }
+
+/** The kernel refused a veth's names (EEXIST): looked at before anything else is decided. */
+class NameTaken extends Error {}

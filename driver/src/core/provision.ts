@@ -18,8 +18,8 @@ import type { Step } from './steps';
 export interface KernelParams {
   set(key: string, value: string): Promise<void>;
   setInterface(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void>;
-  /** A bridge port attribute under /sys/class/net/IF/brport/. */
-  setBridgePort(ifname: string, key: string, value: string): Promise<void>;
+  /** A bridge port attribute under /sys/class/net/IF/brport/ (provisioning sets port flags over netlink now). */
+  setBridgePort?(ifname: string, key: string, value: string): Promise<void>;
 }
 
 export interface ProvisionDeps {
@@ -155,7 +155,12 @@ export interface VethPlan {
   nameTaken?: () => Error;
 }
 
-/** An endpoint's veth pair on its network's bridge, with its bridge-port flags. */
+/**
+ * An endpoint's veth pair on its network's bridge, with its bridge-port flags: a container
+ * reaching its own published port comes back through the port it left by (hairpin); without ICC,
+ * isolated ports cannot reach each other even when br_netfilter is off. The flags go with the
+ * creation in the netlink worker (no sysfs write on the driver's thread).
+ */
 export function vethSteps(deps: ProvisionDeps, plan: VethPlan): Step[] {
   const { netlink } = deps;
   const { config, hostVeth, containerVeth } = plan;
@@ -169,7 +174,7 @@ export function vethSteps(deps: ProvisionDeps, plan: VethPlan): Step[] {
           await deleteLinkIfPresent(netlink, containerVeth);
         }
         try {
-          await netlink.createVeth(hostVeth, containerVeth, { master: config.bridge, mtu: config.mtu, peerMac: plan.mac });
+          await netlink.createVeth(hostVeth, containerVeth, { master: config.bridge, mtu: config.mtu, peerMac: plan.mac, ...portFlags(config) });
         } catch (e) {
           if (plan.nameTaken && e instanceof NetlinkError && e.errno === EEXIST) throw plan.nameTaken();
           throw e;
@@ -177,18 +182,12 @@ export function vethSteps(deps: ProvisionDeps, plan: VethPlan): Step[] {
       },
       undo: () => deleteLinkIfPresent(netlink, hostVeth),
     },
-    {
-      // A container reaching its own published port comes back through the port it left by.
-      // Without ICC, isolated ports cannot reach each other even when br_netfilter is off.
-      name: 'bridge port flags',
-      do: () => setPortFlags(deps, config, hostVeth),
-    },
   ];
 }
 
-export async function setPortFlags(deps: Pick<ProvisionDeps, 'params'>, config: NetworkConfig, hostVeth: string): Promise<void> {
-  await deps.params.setBridgePort(hostVeth, 'hairpin_mode', '1');
-  if (!config.icc) await deps.params.setBridgePort(hostVeth, 'isolated', '1');
+/** The bridge-port flags of a network's endpoints. */
+export function portFlags(config: NetworkConfig): { hairpin: true; isolated?: true } {
+  return config.icc ? { hairpin: true } : { hairpin: true, isolated: true };
 }
 
 /** Runs steps one after another without undo (reconcile: what was made stays made). */

@@ -20,7 +20,3 @@ export async function readSysctl(key: string): Promise<string | undefined> {
 export async function writeInterfaceSysctl(family: 'ipv4' | 'ipv6', ifname: string, key: string, value: string): Promise<void> {
   fs.writeFileSync(`/proc/sys/net/${family}/conf/${ifname}/${key}`, value);
 }
-
-export async function writeBridgePort(ifname: string, key: string, value: string): Promise<void> {
-  fs.writeFileSync(`/sys/class/net/${ifname}/brport/${key}`, value);
-}

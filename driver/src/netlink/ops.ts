@@ -17,6 +17,7 @@ import {
   dumpAddressesRequest,
   dumpLinksRequest,
   dumpRoutesRequest,
+  bridgePortRequest,
   getLinkRequest,
   invalidIfName,
   newBridgeRequest,
@@ -146,6 +147,21 @@ export class NetlinkOps {
         this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true }));
       } finally {
         if (nsFd !== undefined) fs.closeSync(nsFd);
+      }
+      if (masterIndex === undefined || (opts.hairpin === undefined && opts.isolated === undefined)) return;
+      // In this thread, not through sysfs on the driver's: a brport write spins on the rtnl lock
+      // (restart_syscall) while a veth deletion holds it. A pair whose flags failed is not left.
+      try {
+        const index = decodeLink(this.send(getLinkRequest(hostName))[0]).index;
+        this.send(bridgePortRequest(index, { hairpin: opts.hairpin, isolated: opts.isolated }));
+      } catch (e) {
+        try {
+          this.send(deleteLinkRequest(hostName));
+        } catch {
+          // reported by the caller's undo (it deletes the link if present)
+        }
+        if (e instanceof KernelError) throw new KernelError(e.errno, e.extAck, 'bridge port flags');
+        throw e;
       }
     });
   }

@@ -48,12 +48,16 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
+export const IFLA_PROTINFO = 12;
 export const IFLA_LINKINFO = 18;
 export const IFLA_GROUP = 27;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const VETH_INFO_PEER = 1;
+export const IFLA_BRPORT_MODE = 4;
+export const IFLA_BRPORT_ISOLATED = 33;
+const AF_BRIDGE = 7;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
@@ -136,6 +140,18 @@ export function newVethRequest(hostName: string, peerName: string, opts: VethReq
   );
   const up = opts.up ? IFF_UP : 0;
   return { type: RTM_NEWLINK, flags: CREATE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: up, change: up }), encodeAttrs(attrs)]) };
+}
+
+/**
+ * RTM_SETLINK of family AF_BRIDGE on a bridge port (what `bridge link set` sends): hairpin mode
+ * and isolation, as IFLA_BRPORT_* flags in a nested IFLA_PROTINFO. The kernel finds the port by
+ * ifindex only.
+ */
+export function bridgePortRequest(index: number, flags: { hairpin?: boolean; isolated?: boolean }): Request {
+  const port: Attr[] = [];
+  if (flags.hairpin !== undefined) port.push(Attr.u8(IFLA_BRPORT_MODE, flags.hairpin ? 1 : 0));
+  if (flags.isolated !== undefined) port.push(Attr.u8(IFLA_BRPORT_ISOLATED, flags.isolated ? 1 : 0));
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ family: AF_BRIDGE, index }), encodeAttrs([Attr.nested(IFLA_PROTINFO, port)])]) };
 }
 
 export function deleteLinkRequest(name: string): Request {

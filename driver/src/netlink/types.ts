@@ -58,6 +58,9 @@ export interface VethOptions {
   peerMac?: string;
   /** Create the peer directly in this namespace (path to an nsfs file). */
   peerNetnsPath?: string;
+  /** Bridge-port flags of the host end (with `master`), set before the call returns. */
+  hairpin?: boolean;
+  isolated?: boolean;
 }
 
 /** Raised for a kernel refusal; `errno` is the positive errno, message the kernel's extended ack if any. */

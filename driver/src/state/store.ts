@@ -2,19 +2,26 @@
  * Crash-safe store of networks, endpoints and port maps, one small JSON file per object:
  *   networks/<network id>.json   a network's configuration
  *   endpoints/<endpoint id>.json an endpoint, its addresses and its port maps
- *   journal.log                  appended and fdatasync'd (parallel lines share one append),
- *                                emptied at start:
- *                                `+name`        a link about to be created
+ *   journal.log                  appended, emptied at start:
+ *                                `+name`        a link about to be created (not fdatasync'd: a
+ *                                               crash that loses the page cache loses the link too)
+ *                                `!name`        a link of that name turned out to exist and not
+ *                                               be tsnet's: the `+name` before it is void
  *                                `-<id> <veth>` an endpoint removed; its veth is renamed tsx…
  *                                               and deleted after the reply (this line makes the
  *                                               removal durable before its file is, and names
  *                                               the veth, under both names, for reconcile
  *                                               should a crash come first)
- * Each file is replaced atomically (temporary file, fsync, rename, fsync of the directory), so
- * a kill -9 at any instant leaves every object either old or new. A change writes only the
- * objects it touched: the cost of a call does not grow with the number of endpoints. Saves
- * asked for while a write is under way are coalesced into the next one (group commit), so
- * parallel Joins share their fsyncs.
+ * Deletion lines are fdatasync'd (parallel ones share one). Each file is replaced atomically, so
+ * a kill -9 at any instant leaves every object either old or new: a network file through a
+ * temporary file, fsync, rename, fsync of the directory; an endpoint file is written to its
+ * temporary file and renamed at once on the driver's thread (microseconds, no thread-pool trip)
+ * and fsync'd with the directory afterwards. A save resolves once the fsyncs are done; a save
+ * with `durable: false` once the files are written, which a kill -9 of the driver cannot undo,
+ * while the fsyncs follow (what they protect against, losing the page cache, also loses the
+ * kernel objects an endpoint record describes). A change writes only the objects it touched: the
+ * cost of a call does not grow with the number of endpoints. Saves asked for while a write is
+ * under way are coalesced into the next one (group commit), so parallel calls share fsyncs.
  *
  * The journal is compacted while the driver runs (every JOURNAL_COMPACT_AFTER appends): it is
  * rewritten with only the names still pending, i.e. links whose owning record is not on disk yet,
@@ -62,11 +69,30 @@ export interface LoadResult {
 
 type Key = `n:${string}` | `e:${string}`;
 
+export interface SaveOptions {
+  /**
+   * false: resolve once the files are written (renamed into place, in the page cache), with the
+   * fsyncs following in the background; default true: once they are on disk.
+   */
+  durable?: boolean;
+}
+
+/** A file written and renamed whose data and directory entry are not fsync'd yet. */
+interface Unsynced {
+  key: Key;
+  dir: string;
+  /** Open descriptor of the written file; undefined for a removal (only the directory). */
+  fd?: number;
+}
+
 export class Store {
   private dirty = new Set<Key>();
   private writing: Promise<void> | null = null;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private snapshot: () => StateDocument = () => emptyState();
+  private unsynced: Unsynced[] = [];
+  /** Called with the failure of fsyncs that follow a `durable: false` save (the objects are marked to be written again). */
+  onBackgroundError: (e: Error) => void = () => undefined;
 
   constructor(readonly dir: string) {}
 
@@ -82,11 +108,11 @@ export class Store {
     return path.join(this.dir, 'journal.log');
   }
 
-  private journalHandle?: fs.promises.FileHandle;
-  private journalTail: Promise<void> = Promise.resolve();
+  private journalFd?: number;
   private journalLines = 0;
-  /** Lines waiting for the next append: parallel calls share one write and one fdatasync. */
-  private journalQueue: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Callers waiting for the journal's next fdatasync: parallel calls share one. */
+  private journalWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private journalSyncing: Promise<void> | null = null;
   /** Deletion lines whose veth is not gone yet: kept when the journal is compacted. */
   private liveDeletions = new Map<string, number>();
 
@@ -153,9 +179,12 @@ export class Store {
       // A torn last line (a crash mid-append) names no link that was created: it is ignored.
       const lines = journal.split('\n');
       lines.pop(); // after the last newline: empty, or the torn line
-      const names = lines
-        .filter((l) => /^\+[^\s/]{1,15}$/.test(l))
-        .map((l) => l.slice(1));
+      const names = new Set<string>();
+      for (const l of lines) {
+        if (!/^[+!][^\s/]{1,15}$/.test(l)) continue;
+        if (l[0] === '+') names.add(l.slice(1));
+        else names.delete(l.slice(1));
+      }
       const deleting: string[] = [];
       for (const l of lines) {
         // "-ENDPOINT VETH NETWORK"; lines of earlier versions name no network (then: any network).
@@ -223,11 +252,30 @@ export class Store {
   }
 
   /**
-   * Appends a link name to the journal and waits until it is on disk: after a crash, a journalled
-   * link no record owns is this driver's leftover. One small append and fdatasync, no rename.
+   * Appends a link name to the journal, before the link is created: after a crash, a journalled
+   * link no record owns is this driver's leftover. Written at once, not fdatasync'd: a crash that
+   * loses the page cache loses the link as well.
    */
   journal(name: string): Promise<void> {
-    return this.append(`+${name}\n`);
+    try {
+      this.appendNow(`+${name}\n`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Voids the last `+name` line: the link of that name exists and tsnet did not make it (its
+   * owner may make it again after a reboot, so this one waits for the disk).
+   */
+  journalNotOurs(name: string): Promise<void> {
+    try {
+      this.appendNow(`!${name}\n`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.syncJournal();
   }
 
   /**
@@ -239,8 +287,13 @@ export class Store {
     safe(endpointId);
     if (networkId !== undefined) safe(networkId);
     const line = deletionLine(endpointId, hostVeth, networkId);
+    try {
+      this.appendNow(line);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.liveDeletions.set(line, (this.liveDeletions.get(line) ?? 0) + 1);
-    return this.append(line);
+    return this.syncJournal();
   }
 
   /** The endpoint's veth is gone: its deletion line may be compacted away. */
@@ -252,30 +305,44 @@ export class Store {
     else this.liveDeletions.delete(line);
   }
 
-  private append(line: string): Promise<void> {
+  /** One write(2) on the driver's thread: appends never interleave with a compaction's rewrite. */
+  private appendNow(line: string): void {
+    this.journalFd ??= fs.openSync(this.journalFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
+    const buf = Buffer.from(line);
+    // A short write leaves a torn line, which load ignores; the rest follows.
+    for (let off = 0; off < buf.length; ) off += fs.writeSync(this.journalFd, buf, off);
+    this.journalLines++;
+    if (this.journalLines >= JOURNAL_COMPACT_AFTER && !this.journalSyncing) void this.syncJournal().catch(() => undefined);
+  }
+
+  /** Resolves once every line appended before the call is on disk. */
+  private syncJournal(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const first = this.journalQueue.length === 0;
-      this.journalQueue.push({ line, resolve, reject });
-      if (!first) return; // a group commit already queued takes this line too
-      this.journalTail = this.journalTail.then(async () => {
-        const group = this.journalQueue;
-        this.journalQueue = [];
+      this.journalWaiters.push({ resolve, reject });
+      this.journalSyncing ??= this.journalSyncRounds();
+    });
+  }
+
+  private async journalSyncRounds(): Promise<void> {
+    try {
+      while (this.journalWaiters.length > 0) {
+        const group = this.journalWaiters;
+        this.journalWaiters = [];
         try {
-          this.journalHandle ??= await fs.promises.open(this.journalFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
-          await this.journalHandle.write(group.map((g) => g.line).join(''));
-          await this.journalHandle.datasync();
+          if (this.journalFd !== undefined) await fdatasync(this.journalFd);
         } catch (e) {
           for (const g of group) g.reject(e as Error);
-          return;
+          continue;
         }
-        this.journalLines += group.length;
         if (this.journalLines >= JOURNAL_COMPACT_AFTER) {
-          // The append is on disk: a failed compaction must not fail it (it is tried again later).
+          // The lines are on disk: a failed compaction must not fail them (it is tried again later).
           await this.compactJournal().catch(() => undefined);
         }
         for (const g of group) g.resolve();
-      });
-    });
+      }
+    } finally {
+      this.journalSyncing = null;
+    }
   }
 
   /** Lines in the journal file (appends since it was last rewritten, plus what that kept). */
@@ -290,20 +357,27 @@ export class Store {
   private async compactJournal(): Promise<void> {
     // A finished deletion's line may go only once its endpoint file's removal is on disk.
     await this.save();
+    // From here on synchronous: an append lands either in the old file (and is in `keep`) or in
+    // the new one (a few milliseconds of fsync on the driver's thread, every 256 appends).
     const keep = [...new Set(this.snapshot().pending ?? [])].map((n) => `+${n}\n`);
     for (const [line, n] of this.liveDeletions) for (let i = 0; i < n; i++) keep.push(line);
-    await this.journalHandle?.close();
-    this.journalHandle = undefined;
-    await writeAtomically(this.journalFile, keep.join(''));
-    await syncDir(this.dir);
+    this.closeJournalFd();
+    writeAtomicallySync(this.journalFile, keep.join(''));
+    syncDirSync(this.dir);
     this.journalLines = keep.length;
   }
 
-  /** Closes the journal file (after its last append). */
+  private closeJournalFd(): void {
+    if (this.journalFd === undefined) return;
+    fs.closeSync(this.journalFd);
+    this.journalFd = undefined;
+  }
+
+  /** Closes the journal file (after its last append) once pending writes and fsyncs are done. */
   async close(): Promise<void> {
-    await this.journalTail;
-    await this.journalHandle?.close();
-    this.journalHandle = undefined;
+    await this.journalSyncing;
+    if (this.writing) await this.writing.catch(() => undefined);
+    this.closeJournalFd();
   }
 
   /** Empties the journal (at start, once its leftovers are dealt with). */
@@ -327,12 +401,48 @@ export class Store {
     return this;
   }
 
-  /** Resolves once every object marked before this call is on disk. */
-  save(): Promise<void> {
+  /** Resolves once every object marked before this call is on disk (or, `durable: false`, written). */
+  save(opts: SaveOptions = {}): Promise<void> {
+    if (opts.durable === false) {
+      // Endpoint files at once; networks (rare) and every fsync in the next round.
+      try {
+        this.writeNow([...this.dirty].filter((k): k is `e:${string}` => k.startsWith('e:')), this.snapshot());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      this.save().catch((e) => this.onBackgroundError(e as Error));
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.writing) this.writing = this.flush();
     });
+  }
+
+  /**
+   * Writes (or removes) the endpoint files of `keys` now, each renamed into place, and queues
+   * their fsyncs. A key that fails is marked again; throws the first failure once all were tried.
+   */
+  private writeNow(keys: `e:${string}`[], state: StateDocument): void {
+    let failure: unknown;
+    for (const key of keys) {
+      this.dirty.delete(key);
+      try {
+        const id = key.slice(2);
+        const file = path.join(this.endpointsDir, `${safe(id)}.json`);
+        const ep = findEndpoint(state, id);
+        if (ep === undefined) {
+          fs.rmSync(file, { force: true });
+          this.unsynced.push({ key, dir: this.endpointsDir });
+        } else {
+          this.unsynced.push({ key, dir: this.endpointsDir, fd: writeAndRenameSync(file, JSON.stringify(endpointFile(ep), null, 1)) });
+        }
+      } catch (e) {
+        if (!(e instanceof UnstorableIdError)) this.dirty.add(key);
+        failure ??= e;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   private async flush(): Promise<void> {
@@ -357,40 +467,55 @@ export class Store {
    * file is dropped. Throws the first failure once every key was tried.
    */
   private async write(keys: Key[]): Promise<void> {
-    const state = this.snapshot();
-    const touched = new Map<string, Key[]>();
     let failure: unknown;
+    const state = this.snapshot();
+    try {
+      this.writeNow(keys.filter((k): k is `e:${string}` => k.startsWith('e:')), state);
+    } catch (e) {
+      failure = e;
+    }
     for (const key of keys) {
+      if (!key.startsWith('n:')) continue;
       try {
         const id = key.slice(2);
-        let file: string;
-        let content: unknown;
-        if (key.startsWith('n:')) {
-          file = path.join(this.networksDir, `${safe(id)}.json`);
-          const rec = own(state.networks, id);
-          content = rec ? networkFile(rec) : undefined;
-        } else {
-          file = path.join(this.endpointsDir, `${safe(id)}.json`);
-          const ep = findEndpoint(state, id);
-          content = ep ? endpointFile(ep) : undefined;
-        }
-        if (content === undefined) await fs.promises.rm(file, { force: true });
-        else await writeAtomically(file, JSON.stringify(content, null, 1));
-        const dir = path.dirname(file);
-        touched.set(dir, [...(touched.get(dir) ?? []), key]);
+        const file = path.join(this.networksDir, `${safe(id)}.json`);
+        const rec = own(state.networks, id);
+        if (rec === undefined) await fs.promises.rm(file, { force: true });
+        else await writeAtomically(file, JSON.stringify(networkFile(rec), null, 1));
+        this.unsynced.push({ key, dir: this.networksDir });
       } catch (e) {
         if (!(e instanceof UnstorableIdError)) this.dirty.add(key);
         failure ??= e;
       }
     }
-    for (const [dir, written] of touched) {
-      try {
-        await syncDir(dir);
-      } catch (e) {
-        for (const k of written) this.dirty.add(k);
-        failure ??= e;
-      }
-    }
+    // Every file written so far (also by `durable: false` saves), then their directories.
+    const batch = this.unsynced;
+    this.unsynced = [];
+    await Promise.all(
+      batch.map(async (u) => {
+        if (u.fd === undefined) return;
+        try {
+          await fdatasync(u.fd);
+        } catch (e) {
+          this.dirty.add(u.key);
+          failure ??= e;
+        } finally {
+          fs.close(u.fd, () => undefined);
+        }
+      }),
+    );
+    const dirs = new Map<string, Key[]>();
+    for (const u of batch) dirs.set(u.dir, [...(dirs.get(u.dir) ?? []), u.key]);
+    await Promise.all(
+      [...dirs].map(async ([dir, written]) => {
+        try {
+          await syncDir(dir);
+        } catch (e) {
+          for (const k of written) this.dirty.add(k);
+          failure ??= e;
+        }
+      }),
+    );
     if (failure !== undefined) throw failure;
   }
 }
@@ -449,6 +574,56 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
   await fh.close();
   await fs.promises.rename(tmp, file);
+}
+
+/**
+ * The temporary file is written and renamed into place at once (no fsync yet: a kill -9 cannot
+ * undo a write(2), and the caller fsyncs the returned descriptor later). Same precautions as
+ * writeAtomically against a planted link.
+ */
+function writeAndRenameSync(file: string, text: string): number {
+  const tmp = `${file}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    fs.writeFileSync(fd, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  return fd;
+}
+
+/** writeAtomically on the calling thread, fsync included. */
+function writeAtomicallySync(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fdatasyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}
+
+function syncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 }
 
 async function syncDir(dir: string): Promise<void> {
