@@ -199,6 +199,57 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
     }
   });
 
+  it('item 7 (issue 17): CreateEndpoint asks the kernel first; a foreign veth it runs into is voided in the journal, so a restart leaves it too', async () => {
+    const { driver, deps } = makeDriver();
+    await driver.createNetwork(net(NET_A, '10.231.241'));
+    const ep = hex('d5');
+    const name = `tsv${ep.slice(0, 11)}`;
+    ip('link', 'add', name, 'type', 'veth', 'peer', 'name', 'tstforeign2');
+    try {
+      const foreign = link(name);
+      await assert.rejects(
+        driver.createEndpoint({ NetworkID: NET_A, EndpointID: ep, Interface: { Address: '10.231.241.5/24' } }),
+        new RegExp(`an interface named ${name} already exists and tsnet did not create it`),
+      );
+      // The journal got "+name" before the kernel said EEXIST, then "!name".
+      const lines = fs.readFileSync(path.join(deps.store.dir, 'journal.log'), 'utf8').split('\n');
+      assert.deepEqual(lines.filter((l) => l.endsWith(name)), [`+${name}`, `!${name}`]);
+      assert.ok(!(new Store(deps.store.dir).load().state.pending ?? []).includes(name), 'not pending for the next start');
+      // A restart on the same state (as after kill -9): reconcile leaves the foreign pair alone.
+      await deps.store.close();
+      const again = new Store(deps.store.dir);
+      const restartedDeps: DriverDeps = { ...deps, store: again, state: again.load().state };
+      await reconcile(new Driver(restartedDeps), restartedDeps, false);
+      assert.equal(link(name).address, foreign.address, 'the foreign veth survived the restart');
+      assert.ok(link('tstforeign2'), 'and its peer');
+      const restarted = new Driver({ ...restartedDeps, state: again.load().state });
+      await restarted.deleteNetwork(NET_A);
+    } finally {
+      ip('link', 'del', name);
+      await driver.deleteNetwork(NET_A).catch(() => undefined);
+    }
+  });
+
+  it('item 7 (issue 17): an endpoint veth gets its bridge-port flags with its creation (hairpin; isolated without ICC)', async () => {
+    const { driver } = makeDriver();
+    await driver.createNetwork(net(NET_A, '10.231.241'));
+    await driver.createNetwork(net(NET_B, '10.231.242', { 'com.docker.network.bridge.enable_icc': 'false' }));
+    try {
+      await driver.createEndpoint({ NetworkID: NET_A, EndpointID: hex('e1'), Interface: { Address: '10.231.241.6/24' } });
+      await driver.createEndpoint({ NetworkID: NET_B, EndpointID: hex('e2'), Interface: { Address: '10.231.242.6/24' } });
+      const flag = (ifname: string, key: string) => execFileSync('ip', ['netns', 'exec', ns.name, 'cat', `/sys/class/net/${ifname}/brport/${key}`], { encoding: 'utf8' }).trim();
+      assert.equal(flag(`tsv${hex('e1').slice(0, 11)}`, 'hairpin_mode'), '1');
+      assert.equal(flag(`tsv${hex('e1').slice(0, 11)}`, 'isolated'), '0');
+      assert.equal(flag(`tsv${hex('e2').slice(0, 11)}`, 'hairpin_mode'), '1');
+      assert.equal(flag(`tsv${hex('e2').slice(0, 11)}`, 'isolated'), '1');
+      await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: hex('e1') });
+      await driver.deleteEndpoint({ NetworkID: NET_B, EndpointID: hex('e2') });
+    } finally {
+      await driver.deleteNetwork(NET_A).catch(() => undefined);
+      await driver.deleteNetwork(NET_B).catch(() => undefined);
+    }
+  });
+
   it('item 8: a tsn- bridge whose name is not an ID prefix does not stop the start (store lost)', async () => {
     ip('link', 'add', 'tsn-lab+1', 'type', 'bridge');
     ip('addr', 'add', '10.231.243.1/24', 'dev', 'tsn-lab+1');

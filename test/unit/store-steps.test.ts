@@ -72,6 +72,42 @@ describe('store (driver/state/store)', () => {
     assert.deepEqual(new Store(dir).load().state.pending, []);
   });
 
+  it('a "!name" line voids the "+name" before it (a foreign link the kernel refused); a later "+name" counts again', async () => {
+    const s = new Store(dir);
+    s.load();
+    await s.journal('tsva');
+    await s.journal('tsvb');
+    await s.journalNotOurs('tsva');
+    assert.deepEqual(new Store(dir).load().state.pending?.sort(), ['tsvb']);
+    await s.journal('tsva');
+    assert.deepEqual(new Store(dir).load().state.pending?.sort(), ['tsva', 'tsvb']);
+    await s.close();
+  });
+
+  it('save({ durable: false }) has the endpoint file in place when it resolves, with no thread-pool trip; the fsyncs follow', async () => {
+    const s = new Store(dir);
+    const { state } = s.load();
+    s.bind(() => state);
+    state.networks.n1 = net('n1');
+    await s.markNetworkDirty('n1').save();
+    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const saving = s.markEndpointDirty('e1').save({ durable: false });
+    // Written before the call returned: a kill -9 of the driver from here on cannot lose it.
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', 'e1.json'), 'utf8')).id, 'e1');
+    await saving;
+    assert.equal(turned, false, 'resolved without waiting for the event loop to turn');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'endpoints')), ['e1.json'], 'no temporary file left');
+    // A later durable save waits for the background fsyncs too (group commit), then all is closed.
+    await s.save();
+    await s.close();
+    assert.deepEqual(Object.keys(new Store(dir).load().state.networks.n1.endpoints), ['e1']);
+    // A failure is the caller's at once (the record's ID cannot name a file).
+    state.networks.n1.endpoints['../x'] = ep('../x', 'n1');
+    await assert.rejects(s.markEndpointDirty('../x').save({ durable: false }), /cannot store an object with the ID/);
+  });
+
   it('keeps a truncated file aside, says what it could not read, and loads the rest', () => {
     fs.mkdirSync(path.join(dir, 'networks'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'endpoints'), { recursive: true });
