@@ -453,7 +453,9 @@ export class Driver {
       await this.removePortMaps(net, ep);
       ep.joined = false;
       ep.sandboxKey = undefined;
-      if (hadPorts) await this.repository.markEndpointDirty(ep.id).save();
+      // Written before the answer when port maps went (a restart must not bring them back),
+      // fsync'd after it: what loses the page cache loses the kernel's maps too.
+      if (hadPorts) await this.repository.markEndpointDirty(ep.id).save({ durable: false });
       else this.saveLater(this.repository.markEndpointDirty(ep.id));
     });
   }
@@ -539,7 +541,7 @@ export class Driver {
       const ep = this.endpointForRequest(net, req.EndpointID);
       if (ep.ports.length === 0) return;
       await this.removePortMaps(net, ep);
-      await this.repository.markEndpointDirty(ep.id).save();
+      await this.repository.markEndpointDirty(ep.id).save({ durable: false });
     });
   }
 
