@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import * as v8 from 'node:v8';
 import pino from 'pino';
 import { DEFAULT_PLUGIN_SOCKET, DEFAULT_STATE_DIR, DEFAULT_STATUS_SOCKET, type StatusReport } from '@tsnet/shared';
 import { createApp } from './api/app';
@@ -97,18 +96,7 @@ function listenPlugin(app: ReturnType<typeof createApp>, socketPath: string): Pr
   });
 }
 
-/**
- * The young generation stays at its initial size (semi-spaces of 1 MB) in every isolate (the
- * driver's thread and its workers, started after this). V8 otherwise doubles it under the churn
- * of many short calls, to 16 MB per semi-space and isolate, for no gain to a driver whose
- * objects are small and short-lived. Set at run time: a process-wide flag read at each growth.
- */
-function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 async function main(): Promise<void> {
-  keepYoungGenerationSmall();
   let opts: ReturnType<typeof options>;
   try {
     opts = options();

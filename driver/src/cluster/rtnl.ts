@@ -4,7 +4,8 @@
  * -> underlay address), one permanent neighbour (underlay address -> VTEP MAC on the VXLAN link)
  * and one onlink route per remote address block. Pure builders and decoders, unit-tested byte by byte.
  */
-import { bytesToIP, ipToBytes, parseCidr } from '@tsnet/shared';
+// The ip module alone: the package root also loads zod and every schema (~12 MB in each worker isolate).
+import { bytesToIP, ipToBytes, parseCidr } from '@tsnet/shared/dist/ip';
 import {
   AF_BRIDGE,
   AF_INET,

@@ -2,7 +2,8 @@
  * ctnetlink (nfnetlink subsystem 1) messages: dump the conntrack table of one family and delete
  * single entries by their original tuple. Pure encoding/decoding; the socket lives in ops.ts.
  */
-import { bytesToIP } from '@tsnet/shared';
+// The ip module alone: the package root also loads zod and every schema (~12 MB in each worker isolate).
+import { bytesToIP } from '@tsnet/shared/dist/ip';
 import {
   AF_INET,
   AF_INET6,

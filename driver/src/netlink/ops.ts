@@ -4,7 +4,8 @@
  * operation and the object: `create veth tsv1 (peer tsc1): File exists (EEXIST)`.
  */
 import * as fs from 'node:fs';
-import { ipFamily, normalizeIP } from '@tsnet/shared';
+// The ip module alone: the package root also loads zod and every schema (~12 MB in each worker isolate).
+import { ipFamily, normalizeIP } from '@tsnet/shared/dist/ip';
 import { conntrackMatches, decodeConntrack, deleteConntrackRequest, dumpConntrackRequest } from './conntrack';
 import {
   addressRequest,

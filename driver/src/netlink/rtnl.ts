@@ -3,7 +3,8 @@
  * message body a socket sends, and decoders that turn replies into the plain types of types.ts.
  * Pure (no kernel), so every byte is unit-testable.
  */
-import { bytesToIP, ipToBytes, parseCidr } from '@tsnet/shared';
+// The ip module alone: the package root also loads zod and every schema (~12 MB in each worker isolate).
+import { bytesToIP, ipToBytes, parseCidr } from '@tsnet/shared/dist/ip';
 import {
   AF_INET,
   AF_INET6,
