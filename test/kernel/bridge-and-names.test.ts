@@ -10,10 +10,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Driver, DriverDeps } from '@tsnet/driver/dist/core/driver';
 import { reconcile } from '@tsnet/driver/dist/core/reconcile';
 import { bridgeMac } from '@tsnet/driver/dist/core/bridge';
 import type { NetlinkHandle } from '@tsnet/driver/dist/netlink/types';
+import { Store } from '@tsnet/driver/dist/state/store';
 import type { TestNetns } from '../helpers/netns';
 import { CoreNamespace } from '../helpers/core-netns';
 
@@ -217,13 +220,11 @@ describe('bridges keep MAC and MTU; link names tsnet does not own are never take
       assert.ok(!(new Store(deps.store.dir).load().state.pending ?? []).includes(name), 'not pending for the next start');
       // A restart on the same state (as after kill -9): reconcile leaves the foreign pair alone.
       await deps.store.close();
-      const again = new Store(deps.store.dir);
-      const restartedDeps: DriverDeps = { ...deps, store: again, state: again.load().state };
-      await reconcile(new Driver(restartedDeps), restartedDeps, false);
+      const restarted = place.driver({ stateDir: deps.store.dir });
+      await reconcile(restarted.driver, restarted.deps, false);
       assert.equal(link(name).address, foreign.address, 'the foreign veth survived the restart');
       assert.ok(link('tstforeign2'), 'and its peer');
-      const restarted = new Driver({ ...restartedDeps, state: again.load().state });
-      await restarted.deleteNetwork(NET_A);
+      await restarted.driver.deleteNetwork(NET_A);
     } finally {
       ip('link', 'del', name);
       await driver.deleteNetwork(NET_A).catch(() => undefined);
