@@ -6,7 +6,7 @@
  * Every call is bounded in time: a caller that needs consensus gets a clear error, never a hang.
  */
 import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
 import type { ClusterConfig } from './config';
 import { cidrKey } from './blocks';
 
@@ -39,6 +39,9 @@ export class EtcdUnavailable extends Error {
 }
 
 export function connectEtcd(cfg: ClusterConfig): Etcd3 {
+  // Loaded only when a cluster is configured: etcd3 with gRPC and protobuf costs ~24 MB of RSS,
+  // which a single-host driver would otherwise carry for nothing.
+  const { Etcd3, isRecoverableError } = require('etcd3') as typeof import('etcd3');
   const opts: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: cfg.consensusTimeoutMs,
