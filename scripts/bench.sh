@@ -15,4 +15,4 @@ bash scripts/ensure-docker.sh
 bash scripts/make-test-image.sh
 bash bench/make-iperf-image.sh
 mkdir -p bench/raw
-exec node bench/dist/main.js
+exec node bench/dist/main.js "$@"

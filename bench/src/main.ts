@@ -3,6 +3,8 @@
  * alternately in one run, then bench/results.md. Run through scripts/bench.sh (builds first).
  * Environment: BENCH_QUICK=1 for a short smoke run (fewer rounds, 100 scale endpoints; does
  * not write bench/results.md), BENCH_STARTED_AT (epoch seconds) to include the build time.
+ * `npm run bench -- multihost` runs only the multi-host figures (8: against Docker's overlay on
+ * three engines; 9: scale by simulation) and rewrites only their section of bench/results.md.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -15,6 +17,11 @@ import { dataplane } from './figures/dataplane';
 import { extensionFigures } from './figures/extension';
 import { lifecycleCost, parallelStart, type Networks } from './figures/lifecycle';
 import { scale } from './figures/scale';
+import { multihostAnchor, type MultihostConfig } from './figures/multihost';
+import { multihostScale, type MhScaleConfig } from './figures/mhscale';
+import { Harness } from './multihost/harness';
+import { renderMultihost, spliceMultihost, type MultihostSection } from './report-multihost';
+import { cidrsOverlap, hostRoutes } from './docker';
 import { durableWriteMs } from './probe';
 import { renderMarkdown, type Machine, type Results } from './report';
 import { log, run, runCleanups, setLogFile, withCleanup } from './util';
@@ -28,8 +35,20 @@ const config = quick
   : { lifecycleRounds: 15, parallelRounds: 3, parallelCount: 50, iperfRounds: 3, iperfSeconds: 3, scaleEndpoints: 1000 };
 // Knobs for iterating (a partial run writes bench/raw/results-partial.md, never bench/results.md):
 // BENCH_FIGURES=1,3,5 runs only those figures; BENCH_ROUNDS / BENCH_PARALLEL_ROUNDS override the rounds.
-const figures = new Set((process.env.BENCH_FIGURES ?? '1,2,3,4,5,6,7').split(',').map((x) => x.trim()));
-const partial = process.env.BENCH_FIGURES !== undefined;
+const multihostOnly = process.argv[2] === 'multihost';
+const figures = new Set((multihostOnly ? '8,9' : (process.env.BENCH_FIGURES ?? '1,2,3,4,5,6,7,8,9')).split(',').map((x) => x.trim()));
+const partial = !multihostOnly && process.env.BENCH_FIGURES !== undefined;
+const envInt = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
+// Multi-host figures (8, 9): BENCH_MH_ROUNDS (throughput + RTT rounds), BENCH_MH_RUN_ROUNDS
+// (docker run rounds), BENCH_MH_LEVELS (simulated hosts, e.g. 10,100,1000), BENCH_MH_COLD_ROUNDS,
+// BENCH_MH_ADD_ROUNDS.
+const mhConfig: MultihostConfig = { rounds: envInt('BENCH_MH_ROUNDS', quick ? 2 : 5), iperfSeconds: quick ? 2 : 3, pings: quick ? 10 : 20, runRounds: envInt('BENCH_MH_RUN_ROUNDS', quick ? 3 : 11) };
+const mhScaleConfig: MhScaleConfig = {
+  levels: (process.env.BENCH_MH_LEVELS ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number),
+  coldRounds: envInt('BENCH_MH_COLD_ROUNDS', quick ? 1 : 3),
+  addRounds: envInt('BENCH_MH_ADD_ROUNDS', quick ? 2 : 5),
+  containers: quick ? 5 : 20,
+};
 if (process.env.BENCH_ROUNDS) config.lifecycleRounds = Number(process.env.BENCH_ROUNDS);
 if (process.env.BENCH_PARALLEL_ROUNDS) config.parallelRounds = Number(process.env.BENCH_PARALLEL_ROUNDS);
 
@@ -121,7 +140,7 @@ async function main(): Promise<void> {
   // Figures 1-4 and 6: one tsnet driver registered with dockerd as "tsnetbench".
   const bench = driverFor('tsnetbench');
   const floor = new NullDriver();
-  await attempt('figures 1-4, 6', () =>
+  if (['1', '2', '3', '4', '6'].some((f) => figures.has(f))) await attempt('figures 1-4, 6', () =>
     withDriver(bench, async () => {
       await floor.start();
       await withCleanup('floor driver', () => floor.stop(), async () => {
@@ -207,14 +226,47 @@ async function main(): Promise<void> {
     results.extension = await extensionFigures(repoRoot);
   });
 
+  if (figures.has('8') || figures.has('9')) await attempt('figures 8-9', async () => {
+    const started = Date.now();
+    const mh: MultihostSection = { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '), loadEnd: '', durationS: 0, errors: [] };
+    results.multihost = mh;
+    const h = new Harness(repoRoot, 3);
+    const routes = await hostRoutes();
+    const free = (cands: string[]) => cands.find((c) => !routes.some((r) => cidrsOverlap(r, c))) ?? cands[0];
+    await withCleanup('multi-host harness', () => h.down(), async () => {
+      await h.up();
+      if (figures.has('8')) {
+        try {
+          mh.anchor = await multihostAnchor(h, mhConfig, { tsnet: free(['10.232.0.0/16', '10.234.0.0/16']), overlay: free(['10.233.0.0/24', '10.235.0.0/24']) });
+        } catch (e) {
+          mh.errors.push(`figure 8: ${(e as Error).message}`);
+          log(`figure 8 failed: ${(e as Error).message}`);
+        }
+      }
+      if (figures.has('9')) {
+        try {
+          mh.scale = await multihostScale(h, mhScaleConfig, ['10.236.0.0/14', '10.240.0.0/14']);
+        } catch (e) {
+          mh.errors.push(`figure 9: ${(e as Error).message}`);
+          log(`figure 9 failed: ${(e as Error).message}`);
+        }
+      }
+    });
+    mh.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+    mh.durationS = (Date.now() - started) / 1000;
+    results.errors.push(...mh.errors);
+  });
+
   results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   results.machine.durableWriteMsEnd = { small: await durableWriteMs('/tmp/tst-bench-probe', 2048), large: await durableWriteMs('/tmp/tst-bench-probe', 512 * 1024, 10) };
   results.benchDurationS = (Date.now() - benchStarted) / 1000;
   results.durationS = (Date.now() - runStarted) / 1000;
   fs.writeFileSync(path.join(rawDir, 'results.json'), JSON.stringify(results, null, 2));
-  const md = renderMarkdown(results);
+  const mhLines = results.multihost ? renderMultihost(results.multihost) : [];
+  const resultsMd = path.join(repoRoot, 'bench/results.md');
+  const md = multihostOnly ? spliceMultihost(fs.existsSync(resultsMd) && !quick ? fs.readFileSync(resultsMd, 'utf8') : '', mhLines) : [renderMarkdown(results), ...mhLines].join('\n');
   results.floorStarved = floor.starved;
-  const out = quick ? path.join(rawDir, 'results-quick.md') : partial ? path.join(rawDir, 'results-partial.md') : path.join(repoRoot, 'bench/results.md');
+  const out = quick ? path.join(rawDir, 'results-quick.md') : partial ? path.join(rawDir, 'results-partial.md') : resultsMd;
   fs.writeFileSync(out, md);
   process.stdout.write(`\n${md}\n`);
   log(`wrote ${path.relative(repoRoot, out)} in ${results.durationS.toFixed(0)} s`);

@@ -5,6 +5,7 @@ import { PATHS } from './figures/dataplane';
 import type { ExtensionResult } from './figures/extension';
 import type { Kind, LifecycleResult, ParallelRound } from './figures/lifecycle';
 import type { ScaleResult } from './figures/scale';
+import type { MultihostSection } from './report-multihost';
 import { median, summarize, type Summary } from './util';
 
 export interface Machine {
@@ -41,6 +42,8 @@ export interface Results {
   scale?: ScaleResult;
   dataplane?: DataplaneResult;
   extension?: ExtensionResult;
+  /** Figures 8-9: multi-host against overlay, scale by simulation. */
+  multihost?: MultihostSection;
   /** Joins the floor driver could not serve (no prepared veth): its figures are then wrong. */
   floorStarved?: number;
   errors: string[];
