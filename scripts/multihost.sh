@@ -56,13 +56,7 @@ start_etcd() {
 }
 
 stop_etcd() {
-  local f="$MH_ROOT/etcd/pid"
-  [ -f "$f" ] || return 0
-  local pid; pid=$(cat "$f")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$f"
+  kill_pidfile "$MH_ROOT/etcd/pid"
 }
 
 # Runs inside the host's own network + mount namespace: private /sys and /run/docker/plugins,

@@ -20,6 +20,17 @@ async function outcomes<T>(calls: Promise<T>[]): Promise<({ ok: true; value: T }
   return Promise.all(calls.map((p) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))));
 }
 
+/** The calls that failed because the worker was killed: at least one, each a WorkerDiedError whose message matches. */
+function diedInFlight(results: Awaited<ReturnType<typeof outcomes>>, message: RegExp): WorkerDiedError[] {
+  const died = results.flatMap((r) => (r.ok ? [] : [r.error]));
+  assert.ok(died.length > 0, 'some calls were still in flight when the worker was killed');
+  for (const e of died) {
+    assert.ok(e instanceof WorkerDiedError, String(e));
+    assert.match(e.message, message);
+  }
+  return died as WorkerDiedError[];
+}
+
 describe('worker RPC: a worker killed mid-call (kernel, test namespaces)', function () {
   this.timeout(60_000);
   const made: TestNetns[] = [];
@@ -40,13 +51,8 @@ describe('worker RPC: a worker killed mid-call (kernel, test namespaces)', funct
       const calls = names.map((n) => h.deleteLink(n).finally(() => (killed ??= h.rpc.terminate())));
       const results = await outcomes(calls);
       await killed;
-      const died = results.filter((r) => !r.ok);
-      assert.ok(died.length > 0, 'some calls were still in flight when the worker was killed');
-      for (const r of died) {
-        assert.ok(r.error instanceof WorkerDiedError, String(r.error));
-        assert.equal(r.error.method, 'deleteLink');
-        assert.match(r.error.message, new RegExp(`^netlink worker \\(${ns.path}\\) exited with code \\d+ during deleteLink; whether deleteLink took effect is not known; the next call starts the worker again$`));
-      }
+      const died = diedInFlight(results, new RegExp(`^netlink worker \\(${ns.path}\\) exited with code \\d+ during deleteLink; whether deleteLink took effect is not known; the next call starts the worker again$`));
+      for (const e of died) assert.equal(e.method, 'deleteLink');
       // The next call starts a new worker, in the test namespace (not the host's): it sees exactly what is left there.
       const left = (await h.listLinks()).map((l) => l.name).filter((n) => n.startsWith('tsx-wd'));
       const seen = ns.exec('ip', ['-o', 'link', 'show']).split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1]).filter((n): n is string => !!n && n.startsWith('tsx-wd'));
@@ -92,12 +98,7 @@ describe('worker RPC: a worker killed mid-call (kernel, test namespaces)', funct
       const calls = Array.from({ length: 40 }, () => nft.list([{ list: { table: { family: 'inet', name: 'tsnet' } } }]).finally(() => (killed ??= nft.rpc.terminate())));
       const results = await outcomes(calls);
       await killed;
-      const died = results.filter((r) => !r.ok);
-      assert.ok(died.length > 0, 'some calls were still in flight when the worker was killed');
-      for (const r of died) {
-        assert.ok(r.error instanceof WorkerDiedError, String(r.error));
-        assert.match(r.error.message, new RegExp(`^libnftables worker \\(${ns.path}\\) exited with code \\d+ during run; whether run took effect is not known; the next call starts the worker again$`));
-      }
+      diedInFlight(results, new RegExp(`^libnftables worker \\(${ns.path}\\) exited with code \\d+ during run; whether run took effect is not known; the next call starts the worker again$`));
       // The next call starts a new worker in the test namespace: a network applied now is in its ruleset.
       await fw.applyNetwork({ id: 'wd1', bridge: 'tsn-wd1', subnets: [{ family: 4, cidr: '10.251.7.0/24', gateway: '10.251.7.1' }], icc: true, masquerade: true, internal: false });
       assert.equal(nft.rpc.restarts, 1);
@@ -122,12 +123,7 @@ describe('worker RPC: a worker killed mid-call (kernel, test namespaces)', funct
       const killed = rpc.terminate();
       const results = await outcomes(calls);
       await killed;
-      const died = results.filter((r) => !r.ok);
-      assert.ok(died.length > 0, 'some calls were still in flight when the worker was killed');
-      for (const r of died) {
-        assert.ok(r.error instanceof WorkerDiedError, String(r.error));
-        assert.match(r.error.message, new RegExp(`^cluster kernel worker \\(${ns.path}\\) exited with code \\d+ during deleteVxlan;`));
-      }
+      diedInFlight(results, new RegExp(`^cluster kernel worker \\(${ns.path}\\) exited with code \\d+ during deleteVxlan;`));
       await kernel.deleteVxlan('tsx-absent0');
       assert.equal(rpc.restarts, 1);
     } finally {
