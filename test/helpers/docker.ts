@@ -201,16 +201,30 @@ export class Scenario {
         /* some never started */
       }
     }
-    for (const n of this.networks.reverse()) {
-      try {
-        docker(['network', 'rm', n], { timeoutMs: 60_000 });
-      } catch {
-        /* already removed by the test */
-      }
-    }
+    for (const n of this.networks.reverse()) removeNetworkForCleanup(n);
     this.containers.length = 0;
     this.networks.length = 0;
   }
+}
+
+/**
+ * `docker network rm` for a test's cleanup. A network the test already removed is fine; one that
+ * dockerd still holds (an endpoint it is still releasing on a loaded machine) is retried, and one
+ * that cannot be removed is named on stderr so the leftover check's finding has a cause.
+ */
+function removeNetworkForCleanup(name: string): void {
+  let last = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      docker(['network', 'rm', name], { timeoutMs: 60_000 });
+      return;
+    } catch (e) {
+      last = (e as Error).message;
+      if (/not found|No such network/i.test(last)) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  process.stderr.write(`cleanup: could not remove network ${name}: ${last}\n`);
 }
 
 /** A TCP request from inside a container to ip:port, answered by a busybox httpd. */

@@ -4,6 +4,7 @@
  * tsnet driver on the underlay bridge mh-ul.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { bridgeMac } from '@tsnet/driver/dist/cluster/cluster';
 import { vtepMac } from '@tsnet/driver/dist/cluster/config';
 import { cidrContains, parseCidr } from '@tsnet/shared';
@@ -12,6 +13,8 @@ import { docker, eventually, harness, hostIp, HOSTS, IMAGE, ipOf, nodeIn, pidOf,
 const NET = 'mhnet';
 const SUBNET = '10.60.0.0/16';
 const all = Array.from({ length: HOSTS }, (_, k) => k + 1);
+/** How long a new block may take to reach the other hosts' kernels (an etcd watch; room for a loaded CI machine). */
+const PROPAGATION_MS = 15_000;
 
 async function createClusterNet(i: number, name = NET, subnet = SUBNET): Promise<void> {
   await docker(i, 'network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', subnet, '-o', `tsnet.cluster=${name}`, name);
@@ -31,15 +34,31 @@ async function status(i: number): Promise<{ cluster: { hosts: { address: string;
   return JSON.parse(out);
 }
 
-/** `n` UDP datagrams of `size` bytes from container (hostA, a) to ip:port in container (hostB, b); returns how many arrived intact. */
+/**
+ * `n` UDP datagrams of `size` bytes from container (hostA, a) to ip:port in container (hostB, b);
+ * returns how many arrived intact. The sender starts only once the receiver says it is bound (a
+ * fixed wait lost datagrams on a loaded CI machine, where node took longer to start).
+ */
 async function udp(hostA: number, a: string, hostB: number, b: string, ip: string, size: number, n = 5): Promise<number> {
-  const rx = nodeIn(
-    await pidOf(hostB, b),
-    `const s=require('dgram').createSocket('udp4');let ok=0;s.on('message',m=>{if(m.length===${size}&&m.every(x=>x===7))ok++});s.bind(9999);setTimeout(()=>{console.log(ok);process.exit(0)},5000)`,
-  );
-  await new Promise((r) => setTimeout(r, 1500));
-  await nodeIn(await pidOf(hostA, a), `const s=require('dgram').createSocket('udp4');let k=0;const go=()=>{if(k++<${n})s.send(Buffer.alloc(${size},7),9999,'${ip}',()=>setTimeout(go,50));else s.close()};go()`);
-  return Number((await rx).trim());
+  const receiver = spawn('nsenter', [
+    `--net=/proc/${await pidOf(hostB, b)}/ns/net`,
+    process.execPath,
+    '-e',
+    `const s=require('dgram').createSocket('udp4');let ok=0;const done=()=>{console.log('received '+ok);process.exit(0)};` +
+      `s.on('message',m=>{if(m.length===${size}&&m.every(x=>x===7)&&++ok===${n})done()});s.bind(9999,()=>console.log('ready'));setTimeout(done,20000)`,
+  ]);
+  let out = '';
+  receiver.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => receiver.on('close', () => resolve()));
+  try {
+    await eventually('the UDP receiver is bound', async () => out.includes('ready') || (receiver.exitCode !== null ? Promise.reject(new Error('receiver exited')) : false), 20_000, 50);
+    await nodeIn(await pidOf(hostA, a), `const s=require('dgram').createSocket('udp4');let k=0;const go=()=>{if(k++<${n})s.send(Buffer.alloc(${size},7),9999,'${ip}',()=>setTimeout(go,50));else s.close()};go()`);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 25_000))]);
+  } finally {
+    receiver.kill('SIGKILL');
+  }
+  const m = /received (\d+)/.exec(out);
+  return m ? Number(m[1]) : 0;
 }
 
 describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
@@ -101,7 +120,8 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
       const addrs = await Promise.all(names.map(([h, n]) => ipOf(h, n, NET)));
       assert.equal(new Set(addrs).size, names.length, 'every address distinct');
       for (const i of all) {
-        const script = addrs.map((ip) => `ping -c 1 -W 2 ${ip} >/dev/null || echo FAIL ${ip}`).join('; ');
+        // One retry per address: the first packet to a new container may wait for ARP on a loaded machine.
+        const script = addrs.map((ip) => `ping -c 1 -W 2 ${ip} >/dev/null || ping -c 2 -W 3 ${ip} >/dev/null || echo FAIL ${ip}`).join('; ');
         const out = await docker(i, 'exec', `web${i}`, 'sh', '-c', script);
         assert.equal(out.trim(), '', `unreachable from host ${i}: ${out.trim()}`);
       }
@@ -138,8 +158,8 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     await assert.rejects(docker(1, 'run', '--rm', '--network', NET, '--ip', ips[2], IMAGE, 'true'), /belongs to host 172\.30\.250\.12/);
     await docker(1, 'run', '-d', '--name', 'pinned', '--network', NET, '--ip', '10.60.200.10', IMAGE, 'sleep', '600');
     try {
-      assert.ok(await eventually('route to the new block on host 3', async () => (await routes(3)).some((r) => r.startsWith('10.60.200.0/26 via 172.30.250.11')), 5000));
-      assert.ok(await ping(3, 'web3', '10.60.200.10'));
+      assert.ok(await eventually('route to the new block on host 3', async () => (await routes(3)).some((r) => r.startsWith('10.60.200.0/26 via 172.30.250.11')), PROPAGATION_MS));
+      assert.ok(await eventually('web3 reaches the pinned container', async () => ping(3, 'web3', '10.60.200.10', 1), PROPAGATION_MS));
       await assert.rejects(docker(3, 'run', '--rm', '--network', NET, '--ip', '10.60.200.11', IMAGE, 'true'), /belongs to host 172\.30\.250\.11/);
     } finally {
       await docker(1, 'rm', '-f', 'pinned');
@@ -155,7 +175,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
       assert.match(r1, /^10\.63\.5\.\d+$/);
       assert.match(r2, /^10\.63\.5\.\d+$/);
       assert.notEqual(r1, r2);
-      assert.ok(await eventually('r1 reaches r2', async () => ping(1, 'r1', r2, 1), 5000));
+      assert.ok(await eventually('r1 reaches r2', async () => ping(1, 'r1', r2, 1), PROPAGATION_MS));
     } finally {
       for (const i of [1, 2]) {
         await docker(i, 'rm', '-f', `r${i}`).catch(() => undefined);
@@ -214,7 +234,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
       await docker(1, 'run', '-d', '--name', 'l1', '--network', 'local1', IMAGE, 'sleep', '600');
       const o1 = await ipOf(1, 'o1', 'other');
       const l1 = await ipOf(1, 'l1', 'local1');
-      assert.ok(await eventually('other: o2 reaches o1', async () => ping(2, 'o2', o1, 1), 5000), 'same network across hosts works');
+      assert.ok(await eventually('other: o2 reaches o1', async () => ping(2, 'o2', o1, 1), PROPAGATION_MS), 'same network across hosts works');
       assert.equal(await ping(2, 'o2', ips[1], 2), false, 'other (host 2) must not reach mhnet (host 1)');
       assert.equal(await ping(2, 'web2', o1, 2), false, 'mhnet (host 2) must not reach other (host 1)');
       assert.equal(await ping(2, 'web2', l1, 2), false, 'a local network on host 1 is not reachable from host 2');
@@ -312,10 +332,21 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     } finally {
       await harness('start-etcd');
     }
-    await docker(1, 'run', '-d', '--name', 'afteretcd', '--network', NET, '--ip', '10.60.201.10', IMAGE, 'sleep', '600');
     try {
-      await eventually('host 2 routes the new block', async () => (await routes(2)).some((r) => r.startsWith('10.60.201.0/26')), 15_000);
-      assert.ok(await ping(2, 'web2', '10.60.201.10'));
+      // etcd answers once harness start-etcd returns; the driver's client reconnects with back-off,
+      // so the first request may still be refused (clearly); a user's retry then succeeds.
+      await eventually(
+        'a container in a new block once etcd is back',
+        async () => {
+          await docker(1, 'rm', '-f', 'afteretcd').catch(() => undefined);
+          await docker(1, 'run', '-d', '--name', 'afteretcd', '--network', NET, '--ip', '10.60.201.10', IMAGE, 'sleep', '600');
+          return true;
+        },
+        30_000,
+        1000,
+      );
+      await eventually('host 2 routes the new block', async () => (await routes(2)).some((r) => r.startsWith('10.60.201.0/26')), PROPAGATION_MS);
+      assert.ok(await eventually('web2 reaches the container in the new block', async () => ping(2, 'web2', '10.60.201.10', 1), PROPAGATION_MS));
       assert.ok((await status(2)).cluster.etcd.healthy);
     } finally {
       await docker(1, 'rm', '-f', 'afteretcd', 'noetcd').catch(() => undefined);

@@ -6,7 +6,7 @@
  * place of the host-process driver, which is started again afterwards.
  */
 import * as assert from 'node:assert/strict';
-import { docker, harness, harnessSlow, hostIp, HOSTS, IMAGE, ipOf, sh } from './env';
+import { docker, eventually, harness, harnessSlow, hostIp, HOSTS, IMAGE, ipOf, sh } from './env';
 
 const all = Array.from({ length: HOSTS }, (_, k) => k + 1);
 const PLUGIN = 'tsnet:latest';
@@ -61,7 +61,11 @@ describe('multi-host networks with the managed plugin on each host (docker plugi
       for (const a of all) {
         for (const b of all) {
           if (a === b) continue;
-          await docker(a, 'exec', `p${a}`, 'ping', '-c', '2', '-W', '2', ips[b]);
+          // p3's block was announced last: give the etcd watch on the other hosts time to route it.
+          await eventually(`p${a} (host ${a}) pings ${ips[b]} (host ${b})`, async () => {
+            await docker(a, 'exec', `p${a}`, 'ping', '-c', '2', '-W', '2', ips[b]);
+            return true;
+          }, 15_000, 500);
         }
       }
     } finally {
