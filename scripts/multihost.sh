@@ -42,7 +42,12 @@ ensure_packages() {
 forward_chain() { if iptables -S DOCKER-USER >/dev/null 2>&1; then echo DOCKER-USER; else echo FORWARD; fi; }
 
 start_etcd() {
-  mkdir -p "$MH_ROOT/etcd"
+  mkdir -p "$MH_ROOT/etcd/data"
+  # etcd fsyncs its WAL on every write. On CI one etcd write on this shared, busy disk took longer
+  # than the driver's consensus timeout (8 s), most likely such an fsync (the log was not kept
+  # then; save_logs keeps it now). etcd's advice is a disk of its own: here, a tmpfs. It stays
+  # mounted across stop-etcd / start-etcd, so the data survives an etcd restart.
+  mountpoint -q "$MH_ROOT/etcd/data" || mount -t tmpfs -o size=256m,mode=0700 tmpfs "$MH_ROOT/etcd/data"
   setsid etcd --name tsnet-mh --data-dir "$MH_ROOT/etcd/data" \
     --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
     --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
@@ -272,8 +277,22 @@ down() {
     while iptables -D "$c" -i "$UL" -o "$UL" -j ACCEPT -m comment --comment tsnet-multihost 2>/dev/null; do :; done
     while iptables -D "$c" -i "$UL" ! -o "$UL" -j DROP -m comment --comment tsnet-multihost 2>/dev/null; do :; done
   done
+  save_logs
   [ -d "$MH_ROOT" ] && umount_all "$MH_ROOT"
   rm -rf "$MH_ROOT"
+}
+
+# The logs of the last run (etcd, each engine and driver) outlive the harness in the test
+# artifacts, so a failure on CI can be read afterwards.
+save_logs() {
+  [ -n "${TSNET_REPO:-}" ] && [ -d "$MH_ROOT" ] || return 0
+  local out="$TSNET_REPO/test-artifacts/multihost"
+  rm -rf "$out"; mkdir -p "$out"
+  cp "$MH_ROOT/etcd/etcd.log" "$out/" 2>/dev/null || true
+  for d in "$MH_ROOT"/mh-*; do
+    [ -d "$d" ] || continue
+    for f in driver.log dockerd.log; do cp "$d/$f" "$out/$(basename "$d")-$f" 2>/dev/null || true; done
+  done
 }
 
 case "${1:-}" in
