@@ -11,10 +11,9 @@
  *    two whole trees are unmounted again: the driver sees only its two directories.
  * 1. Docker's default spec mounts /proc/sys and /sys read-only in every plugin. The plugin runs in
  *    the host network namespace and the driver writes host network sysctls (net.ipv4.ip_forward,
- *    per-bridge route_localnet, IPv6 forwarding) and bridge-port attributes
- *    (/sys/class/net/IF/brport/hairpin_mode, isolated; the links are under
- *    /sys/devices/virtual/net). Only those two subtrees are made writable, by a read-write bind
- *    mount of each onto itself: kernel.core_pattern, kernel.modprobe and the rest stay read-only.
+ *    per-bridge route_localnet, IPv6 forwarding). Only /proc/sys/net is made writable, by a
+ *    read-write bind mount onto itself: kernel.core_pattern, kernel.modprobe and all of /sys stay
+ *    read-only (bridge-port flags are set over rtnetlink, not through /sys).
  * 2. That needed CAP_SYS_ADMIN, and nothing after it does (the driver never enters another
  *    namespace and mounts nothing). So every capability but KEEP is dropped from the bounding,
  *    inheritable, permitted and effective sets, and node is exec'd again: capabilities are
@@ -38,7 +37,6 @@ const KEEP = [CAP.NET_ADMIN, CAP.NET_RAW, CAP.CHOWN];
  */
 const WRITABLE = [
   { path: '/proc/sys/net', probe: '/proc/sys/net/ipv4/ip_forward' },
-  { path: '/sys/devices/virtual/net', probe: '/sys/devices/virtual/net' },
 ];
 const DONE_ENV = 'TSNET_PLUGIN_PRIVILEGES_DROPPED';
 
