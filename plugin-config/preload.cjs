@@ -1,7 +1,7 @@
 'use strict';
 /*
  * Preloaded into the tsnet managed plugin's driver process:
- *   node -r /opt/tsnet/plugin-preload.cjs /opt/tsnet/driver/dist/main.js
+ *   node --max-semi-space-size=1 -r /opt/tsnet/plugin-preload.cjs /opt/tsnet/driver/dist/main.js
  * Runs in the plugin's own mount namespace only; the host's mounts are never changed. Why each
  * step exists: docs/plugin.md, "Privileges".
  *

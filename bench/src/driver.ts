@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { StatusReport } from '@tsnet/shared';
 import { log, sleep } from './util';
+import { DRIVER_NODE_FLAGS } from '@tsnet/driver/dist/node-flags';
 
 export interface DriverOptions {
   /** The name dockerd knows the driver by (the socket is /run/docker/plugins/NAME.sock). */
@@ -63,7 +64,7 @@ export class DriverProcess {
     const main = path.join(this.opts.repoRoot, 'driver/dist/main.js');
     this.child = spawn(
       process.execPath,
-      [main, '--socket', this.socket, '--state-dir', this.opts.stateDir, '--status-socket', this.opts.statusSocket, '--log-level', 'warn'],
+      [...DRIVER_NODE_FLAGS, main, '--socket', this.socket, '--state-dir', this.opts.stateDir, '--status-socket', this.opts.statusSocket, '--log-level', 'warn'],
       { stdio: ['ignore', out, out] },
     );
     fs.closeSync(out);

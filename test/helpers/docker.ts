@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { DRIVER_NODE_FLAGS } from '@tsnet/driver/dist/node-flags';
 
 const execFileP = promisify(execFile);
 
@@ -98,7 +99,7 @@ export class DriverProcess {
     const from = this.log.length; // a restart must see its own ready line, not the last start's
     const main = path.join(REPO, 'driver', 'dist', 'main.js');
     if (!fs.existsSync(main)) throw new Error(`missing prerequisite: ${main}; run npm run build first`);
-    this.proc = spawn(process.execPath, [main, '--socket', this.socket, '--state-dir', this.stateDir, '--status-socket', this.statusSocket, '--log-level', 'debug'], {
+    this.proc = spawn(process.execPath, [...DRIVER_NODE_FLAGS, main, '--socket', this.socket, '--state-dir', this.stateDir, '--status-socket', this.statusSocket, '--log-level', 'debug'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...extraEnv },
     });
