@@ -111,6 +111,61 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     assert.ok(Number(bytes.trim()) > 10 * 1024 * 1024, `received ${bytes.trim()} bytes`);
   });
 
+  it('keeps cross-host container traffic out of conntrack on both hosts, while masquerade, a published port and hairpins stay tracked and work', async () => {
+    const conntrack = async (i: number, ...filter: string[]) =>
+      (await sh('nsenter', [`--net=/run/netns/mh-${i}`, 'conntrack', '-L', ...filter])).split('\n').filter((l) => l.trim() !== '');
+    // A cross-host TCP flow (and its ICMP): after it, a tracked flow would stay listed (TIME_WAIT).
+    const page = await docker(1, 'exec', 'web1', 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ips[2]} 80`);
+    assert.match(page, /tsnet test page/);
+    assert.ok(await ping(1, 'web1', ips[2], 2));
+    for (const [i, filter] of [
+      [1, ['--orig-src', ips[1], '--orig-dst', ips[2]]],
+      [2, ['--orig-src', ips[1], '--orig-dst', ips[2]]],
+      [1, ['--orig-src', ips[2], '--orig-dst', ips[1]]],
+      [2, ['--orig-src', ips[2], '--orig-dst', ips[1]]],
+    ] as const) {
+      assert.deepEqual(await conntrack(i, ...filter), [], `host ${i}: no conntrack entry for ${filter.join(' ')}`);
+    }
+
+    // Controls on the same hosts: what needs conntrack is still tracked and works.
+    const ns = 'mh-outside';
+    const outside = '172.30.250.98';
+    let server: ReturnType<typeof spawn> | undefined;
+    try {
+      // An "outside" address: a namespace of this test on the underlay, answering with the source address it sees.
+      await sh('ip', ['netns', 'add', ns]);
+      await sh('ip', ['link', 'add', 'mh-outside-u', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await sh('ip', ['link', 'set', 'mh-outside-u', 'master', 'mh-ul', 'up']);
+      await sh('ip', ['-n', ns, 'addr', 'add', `${outside}/24`, 'dev', 'eth0']);
+      await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      server = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, '-e',
+        `require('net').createServer((c)=>c.end('seen '+c.remoteAddress.replace('::ffff:','')+'\\n')).listen(8080,()=>console.log('ready'));setTimeout(()=>process.exit(0),120000)`]);
+      let out = '';
+      server.stdout!.on('data', (d) => (out += d));
+      await eventually('the outside server listens', async () => out.includes('ready'), 20_000, 50);
+      const seen = await docker(1, 'exec', 'web1', 'sh', '-c', `nc -w 3 ${outside} 8080 </dev/null`);
+      assert.equal(seen.trim(), `seen ${hostIp(1)}`, 'web1 reaches the outside masqueraded to its own host\'s underlay address');
+      const masq = (await conntrack(1, '-p', 'tcp', '--orig-src', ips[1], '--orig-dst', outside)).join('\n');
+      assert.match(masq, new RegExp(`dst=${hostIp(1).replace(/\./g, '\\.')}`), `masqueraded flow tracked on host 1: ${masq}`);
+
+      // A published port on host 1: from a container on host 2, and hairpins from host 1 (its address, the gateway).
+      await docker(1, 'run', '-d', '--name', 'pub1', '--network', NET, '-p', '18090:80', IMAGE, 'httpd', '-f', '-p', '80', '-h', '/www');
+      const gateway = (await docker(1, 'network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', NET)).trim();
+      const get = (i: number, from: string, ip: string) => docker(i, 'exec', from, 'sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} 18090`);
+      assert.match(await eventually('the published port answers from host 2', async () => /tsnet test page/.test(await get(2, 'web2', hostIp(1))) && 'ok', 10_000), /ok/);
+      assert.match(await get(1, 'web1', hostIp(1)), /tsnet test page/, 'hairpin through the host address');
+      assert.match(await get(1, 'web1', gateway), /tsnet test page/, 'hairpin through the gateway address');
+      const dnat = await conntrack(1, '-p', 'tcp', '--orig-port-dst', '18090');
+      assert.ok(dnat.length >= 3, `published-port flows tracked (DNAT) on host 1: ${dnat.join('\n')}`);
+      assert.ok(dnat.some((l) => l.includes(`dst=${gateway} `)), `the gateway hairpin is tracked: ${dnat.join('\n')}`);
+    } finally {
+      server?.kill('SIGKILL');
+      await docker(1, 'rm', '-f', 'pub1').catch(() => undefined);
+      await sh('ip', ['link', 'del', 'mh-outside-u']).catch(() => undefined);
+      await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
+  });
+
   it('runs containers in parallel on every host at once with distinct addresses, all reachable from every host', async function () {
     this.timeout(420_000);
     const per = Number(process.env.TSNET_MH_PARALLEL ?? 20);

@@ -90,10 +90,37 @@ describe('firewall rules (pure JSON generator, golden files)', () => {
     ['net-internal-icc-off', { ...base, internal: true, icc: false }, ['ip']],
     ['net-dual-stack', { ...base, subnets: [v4, v6] }, ['ip', 'ip6']],
     ['net-no-docker', base, []],
+    ['net-cluster', { ...base, clusterDevice: 'tsnet-vx' }, ['ip']],
+    ['net-cluster-internal-icc-off', { ...base, clusterDevice: 'tsnet-vx', internal: true, icc: false }, ['ip']],
   ];
   for (const [name, net, fams] of combos) {
     it(`applyNetwork ${name}`, () => golden(name, applyNetworkCommands(net, withDockerUser(...fams))));
   }
+
+  it('multi-host: only subnet-to-subnet traffic routed between the bridge and the VXLAN link skips conntrack', () => {
+    type Cmd = { add?: { rule?: { chain: string; expr: Json[] }; element?: { name: string; elem: Json[] } } };
+    const rulesOf = (net: FirewallNetwork, chain: string) =>
+      (applyNetworkCommands(net, withDockerUser('ip')) as Cmd[]).filter((c) => c.add?.rule?.chain === chain).map((c) => JSON.stringify(c.add!.rule!.expr));
+    const elementsOf = (net: FirewallNetwork, map: string) =>
+      (applyNetworkCommands(net, withDockerUser('ip')) as Cmd[]).filter((c) => c.add?.element?.name === map).flatMap((c) => c.add!.element!.elem);
+    const cluster = { ...base, clusterDevice: 'tsnet-vx' };
+    const rules = rulesOf(cluster, `notrack-${BR}`);
+    assert.equal(rules.length, 2);
+    for (const r of rules) {
+      assert.ok(r.includes('{"notrack":null}'), r);
+      assert.ok(r.includes('"field":"daddr"}},"right":{"prefix":{"addr":"10.231.0.0","len":24}}'), `only to the subnet: ${r}`);
+    }
+    // Leaving: from the bridge only when the route is the VXLAN link; arriving: only when the route is the bridge
+    // (a local address such as the gateway has no oif route and stays tracked).
+    assert.ok(rules[0].includes(`"iifname"}},"right":"${BR}"`) && rules[0].includes('{"fib":{"result":"oifname","flags":["daddr"]}},"right":"tsnet-vx"'), rules[0]);
+    assert.ok(rules[1].includes('"iifname"}},"right":"tsnet-vx"') && rules[1].includes(`{"fib":{"result":"oifname","flags":["daddr"]}},"right":"${BR}"`), rules[1]);
+    assert.deepEqual(elementsOf(cluster, 'notrack4'), [[{ prefix: { addr: '10.231.0.0', len: 24 } }, { jump: { target: `notrack-${BR}` } }]]);
+    // A local network: the chain exists but is empty and nothing dispatches to it.
+    assert.deepEqual(rulesOf(base, `notrack-${BR}`), []);
+    assert.deepEqual(elementsOf(base, 'notrack4'), []);
+    const skel = JSON.stringify(skeletonCommands());
+    assert.ok(skel.includes('"name":"notrack","type":"filter","hook":"prerouting","prio":-300'), 'raw-priority prerouting chain, before conntrack (-200)');
+  });
 
   it('applyNetwork is a no-op for elements and DOCKER-USER already in place', () => {
     const s = parseListOutput(LISTED);

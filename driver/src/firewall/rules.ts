@@ -21,7 +21,10 @@
  *      prerouting / output (nat, dstnat): dnat through the port maps (see 5).
  *      input       (filter, prio 0):   iifname @bridges ip daddr 127.0.0.0/8, not part of a
  *                                      DNAT'd or established connection -> drop (see 8).
- * 3. Per network four regular chains, always present (content depends on options):
+ *      notrack     (filter, prerouting, prio -300, before conntrack):
+ *                                      ip saddr vmap @notrack4 (intervals) -> jump notrack-<BR>
+ *                                      (multi-host networks only, see 9)
+ * 3. Per network five regular chains, always present (content depends on options):
  *      in-BR   traffic forwarded INTO BR: established/related and DNAT'd (published ports) pass;
  *              same-bridge traffic (only seen with br_netfilter) passes, or is dropped when
  *              ICC is off; anything else from another interface is dropped. This isolates tsnet
@@ -34,6 +37,7 @@
  *              (`ip saddr 127.0.0.0/8` out via BR; the core sets route_localnet) masquerade.
  *      masq-BR `oifname != BR masquerade`, reached via @masq4/@masq6 only when masquerade is on
  *              and the network is not internal.
+ *      notrack-BR  multi-host networks: the notrack rules of 9 (empty for a local network).
  *    Our table only ever returns or drops: an accept here would not override Docker's
  *    FORWARD DROP (every base chain runs; a drop anywhere is final), so the accepts that
  *    forwarding needs are the two DOCKER-USER rules `iifname BR accept` / `oifname BR accept`
@@ -128,6 +132,7 @@ export const MAP = {
   postOut: 'post_out',
   masq4: 'masq4',
   masq6: 'masq6',
+  notrack4: 'notrack4',
 } as const;
 
 export type PortMapKind = 'addr' | 'any';
@@ -148,11 +153,13 @@ export const netChains = (bridge: string) => ({
   out: `out-${bridge}`,
   post: `post-${bridge}`,
   masq: `masq-${bridge}`,
+  notrack: `notrack-${bridge}`,
 });
 
 // ---- skeleton (init) -------------------------------------------------------------------------
 
 const BASE = {
+  notrack: { type: 'filter', hook: 'prerouting', prio: -300 },
   prerouting: { type: 'nat', hook: 'prerouting', prio: -100 },
   output: { type: 'nat', hook: 'output', prio: -100 },
   postrouting: { type: 'nat', hook: 'postrouting', prio: 100 },
@@ -203,6 +210,7 @@ export function skeletonCommands(): NftCmd[] {
   cmds.push(addMap(MAP.postOut, 'ifname', 'verdict'));
   cmds.push(addMap(MAP.masq4, 'ipv4_addr', 'verdict', ['interval']));
   cmds.push(addMap(MAP.masq6, 'ipv6_addr', 'verdict', ['interval']));
+  cmds.push(addMap(MAP.notrack4, 'ipv4_addr', 'verdict', ['interval']));
   cmds.push({ add: { set: { ...tbl, name: SET_BRIDGES, type: 'ifname' } } });
   for (const { family, kind } of ALL_PORT_MAPS) {
     const names = portMapNames(family, kind);
@@ -227,6 +235,7 @@ export function skeletonCommands(): NftCmd[] {
   cmds.push(addRule('postrouting', [{ vmap: { key: meta('oifname'), data: `@${MAP.postOut}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.masq4}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip6', 'saddr'), data: `@${MAP.masq6}` } }]));
+  cmds.push(addRule('notrack', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.notrack4}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('oifname'), data: `@${MAP.fwdIn}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('iifname'), data: `@${MAP.fwdOut}` } }]));
   return cmds;
@@ -400,6 +409,22 @@ function masqChainRules(net: FirewallNetwork): Expr[][] {
   return [[match(meta('oifname'), net.bridge, '!='), ...notCluster, { masquerade: null }]];
 }
 
+/**
+ * Multi-host: the network's own container-to-container traffic between this host's bridge and
+ * the VXLAN link skips conntrack (see 9). Only packets between two addresses of the subnet, and
+ * only when the route of the destination is the other side: to a remote host's block when it
+ * arrives on the bridge, to a local container (never a local address such as the gateway) when
+ * it arrives on the VXLAN link.
+ */
+function notrackChainRules(net: FirewallNetwork): Expr[][] {
+  if (!net.clusterDevice) return [];
+  const via = (dev: string): Expr => match({ fib: { result: 'oifname', flags: ['daddr'] } }, dev);
+  return v4v6(net.subnets, 4).flatMap((s) => [
+    [match(meta('iifname'), net.bridge), match(payload('ip', 'daddr'), prefix(s.cidr)), via(net.clusterDevice!), { notrack: null }],
+    [match(meta('iifname'), net.clusterDevice!), match(payload('ip', 'daddr'), prefix(s.cidr)), via(net.bridge), { notrack: null }],
+  ]);
+}
+
 const ruleComment = (net: FirewallNetwork) => `tsnet ${net.id.slice(0, 12)}`;
 
 /** DOCKER-USER rules (one family): `iifname BR accept`, `oifname BR accept`, top of the chain. */
@@ -440,6 +465,7 @@ export function applyNetworkCommands(net: FirewallNetwork, s: Snapshot): NftCmd[
     [ch.out, outChainRules(net)],
     [ch.post, postChainRules(net)],
     [ch.masq, masqChainRules(net)],
+    [ch.notrack, notrackChainRules(net)],
   ];
   for (const [name, rules] of chains) {
     cmds.push(addChain(name), flushChain(name));
@@ -470,6 +496,11 @@ export function applyNetworkCommands(net: FirewallNetwork, s: Snapshot): NftCmd[
     });
     if (stale.length) cmds.push(elementCmd('delete', mapName, stale.map((e) => e.key)));
   }
+
+  // Dispatch to notrack-BR by source subnet (both directions carry the subnet as source).
+  // Local networks never get an element (a network does not change between local and multi-host).
+  const notrackElems = net.clusterDevice ? v4v6(net.subnets, 4).map((x) => [prefix(canonicalCidr(x.cidr)), jump(ch.notrack)]) : [];
+  if (notrackElems.length) cmds.push(elementCmd('add', MAP.notrack4, notrackElems));
 
   for (const family of s.dockerUser) {
     const mine = s.userRules.filter((r) => r.family === family && r.ifname === net.bridge);
