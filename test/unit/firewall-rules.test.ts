@@ -191,5 +191,8 @@ describe('firewall rules (pure JSON generator, golden files)', () => {
     assert.match(lines, /DOCKER-USER \(ip\): iifname tsn-3f1c9a7e5b2 accept/);
     assert.match(describeNetwork({ ...base, internal: true }, 'nftables', []).join('\n'), /internal: .* dropped/);
     assert.match(describeNetwork(base, 'iptables-legacy', []).join('\n'), /iptables-legacy/);
+    const cluster = describeNetwork({ ...base, clusterDevice: 'tsnet-vx' }, 'nftables', ['ip']).join('\n');
+    assert.match(cluster, /between tsn-3f1c9a7e5b2 and tsnet-vx \(10\.231\.0\.0\/24, by route\) skips conntrack/);
+    assert.doesNotMatch(describeNetwork(base, 'nftables', ['ip']).join('\n'), /conntrack|multi-host/);
   });
 });

@@ -674,6 +674,11 @@ export function describeNetwork(net: FirewallNetwork, backend: string, dockerUse
     lines.push(`loopback: packets arriving on ${br} for 127.0.0.0/8 dropped unless they answer the host's own DNAT'd connection; ports published on 127.0.0.1 are DNAT'd only for the host's own traffic`);
     lines.push(`hairpin: published-port traffic from ${net.subnets.map((s) => s.cidr).join(', ') || '(no subnet)'} back into ${br} is masqueraded; localhost (127.0.0.0/8) DNAT into ${br} is masqueraded`);
   }
+  if (net.clusterDevice) {
+    const v4 = v4v6(net.subnets, 4).map((s) => s.cidr).join(', ');
+    lines.push(`multi-host: ${v4} from other hosts via ${net.clusterDevice} ${net.icc ? 'enters' : 'is dropped (icc off)'}; other networks' addresses do not`);
+    lines.push(`multi-host: container-to-container traffic between ${br} and ${net.clusterDevice} (${v4}, by route) skips conntrack (chain notrack-${br}); everything else stays tracked`);
+  }
   lines.push(net.icc ? `icc: on (containers on ${br} may talk to each other)` : `icc: off (bridged traffic between ports of ${br} dropped; needs br_netfilter)`);
   if (backend === 'iptables-legacy') {
     lines.push(`DOCKER-USER (iptables-legacy, through libip4tc): -i ${br} -j ACCEPT, -o ${br} -j ACCEPT`);
