@@ -119,7 +119,7 @@ describe('firewall rules (pure JSON generator, golden files)', () => {
     assert.deepEqual(rulesOf(base, `notrack-${BR}`), []);
     assert.deepEqual(elementsOf(base, 'notrack4'), []);
     const skel = JSON.stringify(skeletonCommands());
-    assert.ok(skel.includes('"name":"notrack","type":"filter","hook":"prerouting","prio":-300'), 'raw-priority prerouting chain, before conntrack (-200)');
+    assert.ok(skel.includes('"name":"prerouting_raw","type":"filter","hook":"prerouting","prio":-300'), 'raw-priority prerouting chain, before conntrack (-200)');
   });
 
   it('applyNetwork is a no-op for elements and DOCKER-USER already in place', () => {

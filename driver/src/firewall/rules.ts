@@ -21,7 +21,7 @@
  *      prerouting / output (nat, dstnat): dnat through the port maps (see 5).
  *      input       (filter, prio 0):   iifname @bridges ip daddr 127.0.0.0/8, not part of a
  *                                      DNAT'd or established connection -> drop (see 8).
- *      notrack     (filter, prerouting, prio -300, before conntrack):
+ *      prerouting_raw (filter, prio -300, before conntrack):
  *                                      ip saddr vmap @notrack4 (intervals) -> jump notrack-<BR>
  *                                      (multi-host networks only, see 9)
  * 3. Per network five regular chains, always present (content depends on options):
@@ -159,7 +159,7 @@ export const netChains = (bridge: string) => ({
 // ---- skeleton (init) -------------------------------------------------------------------------
 
 const BASE = {
-  notrack: { type: 'filter', hook: 'prerouting', prio: -300 },
+  prerouting_raw: { type: 'filter', hook: 'prerouting', prio: -300 },
   prerouting: { type: 'nat', hook: 'prerouting', prio: -100 },
   output: { type: 'nat', hook: 'output', prio: -100 },
   postrouting: { type: 'nat', hook: 'postrouting', prio: 100 },
@@ -235,7 +235,7 @@ export function skeletonCommands(): NftCmd[] {
   cmds.push(addRule('postrouting', [{ vmap: { key: meta('oifname'), data: `@${MAP.postOut}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.masq4}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip6', 'saddr'), data: `@${MAP.masq6}` } }]));
-  cmds.push(addRule('notrack', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.notrack4}` } }]));
+  cmds.push(addRule('prerouting_raw', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.notrack4}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('oifname'), data: `@${MAP.fwdIn}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('iifname'), data: `@${MAP.fwdOut}` } }]));
   return cmds;
