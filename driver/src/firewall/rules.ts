@@ -73,6 +73,18 @@
  *    also makes the kernel accept 127.0.0.0/8 arriving on the bridge, so the input chain drops
  *    that unless it is a reply of such a connection (CVE-2020-8558, as Kubernetes and Docker do);
  *    and prerouting never DNATs a loopback destination, only the output hook does (moby#45610).
+ * 9. Multi-host networks (clusterDevice set): traffic between the network's containers (on this
+ *    host, and on others through the VXLAN link) would pass conntrack on both hosts, in both
+ *    directions, for nothing: it is never NATed, and every rule that decides about it (the
+ *    clusterRules at the top of in-BR / out-BR: isolation, ICC, --internal; `iifname BR` for
+ *    the same bridge) is stateless. So it is `notrack`ed before conntrack sees it: from the
+ *    subnet, arriving on BR or the VXLAN link, to the subnet except the gateway. Everything else
+ *    stays tracked: traffic to the host (the gateway address: a hairpin to a published port needs
+ *    conntrack to be de-NATed; the host's other addresses are outside the subnet), to or from
+ *    the outside (masquerade), DNAT'd published ports, and another network's addresses (dropped
+ *    by in-BR as before; an untracked packet is never "established"). Reached by one
+ *    interval-map lookup on the source address. What it saves is mostly conntrack entries: one
+ *    per flow on each host, and nf_conntrack_max bounds how many flows a host can track.
  */
 import { PROTO_NAMES, ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
 import type { FirewallNetwork, FirewallSubnet, PortMapRule } from './types';
@@ -410,18 +422,20 @@ function masqChainRules(net: FirewallNetwork): Expr[][] {
 }
 
 /**
- * Multi-host: the network's own container-to-container traffic between this host's bridge and
- * the VXLAN link skips conntrack (see 9). Only packets between two addresses of the subnet, and
- * only when the route of the destination is the other side: to a remote host's block when it
- * arrives on the bridge, to a local container (never a local address such as the gateway) when
- * it arrives on the VXLAN link.
+ * Multi-host: the network's own container-to-container traffic on the bridge and the VXLAN link
+ * skips conntrack (see 9): packets from the subnet (the map's key) arriving on BR or the VXLAN
+ * link for an address of the subnet other than the gateway. The gateway is the only address of
+ * the subnet that is local to the host, so traffic to the host (a hairpin to a published port
+ * through the gateway) stays tracked; no fib lookup is needed per packet.
  */
 function notrackChainRules(net: FirewallNetwork): Expr[][] {
   if (!net.clusterDevice) return [];
-  const via = (dev: string): Expr => match({ fib: { result: 'oifname', flags: ['daddr'] } }, dev);
-  return v4v6(net.subnets, 4).flatMap((s) => [
-    [match(meta('iifname'), net.bridge), match(payload('ip', 'daddr'), prefix(s.cidr)), via(net.clusterDevice!), { notrack: null }],
-    [match(meta('iifname'), net.clusterDevice!), match(payload('ip', 'daddr'), prefix(s.cidr)), via(net.bridge), { notrack: null }],
+  const ifaces: Expr = match(meta('iifname'), { set: [net.bridge, net.clusterDevice] });
+  return v4v6(net.subnets, 4).map((s) => [
+    ifaces,
+    match(payload('ip', 'daddr'), prefix(s.cidr)),
+    match(payload('ip', 'daddr'), s.gateway, '!='),
+    { notrack: null },
   ]);
 }
 
@@ -677,7 +691,7 @@ export function describeNetwork(net: FirewallNetwork, backend: string, dockerUse
   if (net.clusterDevice) {
     const v4 = v4v6(net.subnets, 4).map((s) => s.cidr).join(', ');
     lines.push(`multi-host: ${v4} from other hosts via ${net.clusterDevice} ${net.icc ? 'enters' : 'is dropped (icc off)'}; other networks' addresses do not`);
-    lines.push(`multi-host: container-to-container traffic between ${br} and ${net.clusterDevice} (${v4}, by route) skips conntrack (chain notrack-${br}); everything else stays tracked`);
+    lines.push(`multi-host: container-to-container traffic of ${v4} on ${br} and ${net.clusterDevice} (not to the gateway) skips conntrack (chain notrack-${br}); everything else stays tracked`);
   }
   lines.push(net.icc ? `icc: on (containers on ${br} may talk to each other)` : `icc: off (bridged traffic between ports of ${br} dropped; needs br_netfilter)`);
   if (backend === 'iptables-legacy') {
