@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     deleteConntrackFor: async (ip: string) => (await (conntrackHandle ??= openNetlink())).deleteConntrackFor(ip),
     close: async () => (conntrackHandle ? (await conntrackHandle).close() : undefined),
   };
-  const firewall = await createFirewall();
+  const firewall = await createFirewall({ cluster: opts.cluster !== undefined });
   // Test hook only (both variables, never set in production): holds each veth deletion back so a
   // test can kill the driver between DeleteEndpoint's reply and the deletion.
   const deleteDelayMs = process.env.TSNET_TEST_HOOKS === '1' ? Number(process.env.TSNET_TEST_VETH_DELETE_DELAY_MS ?? 0) || 0 : 0;

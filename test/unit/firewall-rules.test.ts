@@ -81,6 +81,7 @@ const LISTED: Json[] = [
 
 describe('firewall rules (pure JSON generator, golden files)', () => {
   it('skeleton: table, maps, static base chains', () => golden('skeleton', skeletonCommands()));
+  it('skeleton with etcd (cluster): also the raw-priority chain of multi-host networks', () => golden('skeleton-cluster', skeletonCommands({ cluster: true })));
 
   const combos: Array<[string, FirewallNetwork, Array<'ip' | 'ip6'>]> = [
     ['net-icc-on-masq-on', base, ['ip']],
@@ -116,8 +117,13 @@ describe('firewall rules (pure JSON generator, golden files)', () => {
     // A local network: the chain exists but is empty and nothing dispatches to it.
     assert.deepEqual(rulesOf(base, `notrack-${BR}`), []);
     assert.deepEqual(elementsOf(base, 'notrack4'), []);
-    const skel = JSON.stringify(skeletonCommands());
-    assert.ok(skel.includes('"name":"prerouting_raw","type":"filter","hook":"prerouting","prio":-300'), 'raw-priority prerouting chain, before conntrack (-200)');
+    // The raw-priority chain (before conntrack at -200) dispatches only in cluster mode; without etcd it is removed.
+    type SkelCmd = { add?: { chain?: { name: string; prio?: number }; rule?: { chain: string } }; delete?: { chain?: { name: string } } };
+    const skel = (cluster: boolean) => skeletonCommands({ cluster }) as SkelCmd[];
+    assert.ok(skel(true).some((c) => c.add?.chain?.name === 'prerouting_raw' && c.add.chain.prio === -300));
+    assert.equal(skel(true).filter((c) => c.add?.rule?.chain === 'prerouting_raw').length, 1);
+    assert.equal(skel(false).filter((c) => c.add?.rule?.chain === 'prerouting_raw').length, 0);
+    assert.ok(skel(false).some((c) => c.delete?.chain?.name === 'prerouting_raw'), 'without etcd the chain is removed');
   });
 
   it('applyNetwork is a no-op for elements and DOCKER-USER already in place', () => {

@@ -28,6 +28,8 @@ export { NftError } from './nft';
 export interface FirewallOptions {
   /** Program the firewall of this network namespace (e.g. /run/netns/NAME) instead of the caller's. */
   netnsPath?: string;
+  /** The driver runs with etcd (multi-host networks possible): adds their raw-priority chain. */
+  cluster?: boolean;
   /** Receives warnings (e.g. iptables-legacy hosts). Defaults to console.warn. */
   log?: (msg: string) => void;
 }
@@ -55,11 +57,13 @@ class NftFirewall implements TsnetFirewall {
   private _backend: FirewallBackend = 'nftables';
   private dockerUser: Array<'ip' | 'ip6'> = [];
   private legacyWarned = false;
+  private readonly cluster: boolean;
   lastKernelMs = 0;
 
   constructor(opts: FirewallOptions) {
     this.nft = new NftWorker(opts.netnsPath);
     this.log = opts.log ?? ((m) => console.warn(m));
+    this.cluster = opts.cluster ?? false;
   }
 
   get backend(): FirewallBackend {
@@ -87,7 +91,7 @@ class NftFirewall implements TsnetFirewall {
   }
 
   private async doInit(): Promise<void> {
-    await this.run(skeletonCommands());
+    await this.run(skeletonCommands({ cluster: this.cluster }));
     this.initialized = true;
     const s = await this.snapshot(false);
     await this.detectBackend(s);

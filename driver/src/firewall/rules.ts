@@ -21,9 +21,9 @@
  *      prerouting / output (nat, dstnat): dnat through the port maps (see 5).
  *      input       (filter, prio 0):   iifname @bridges ip daddr 127.0.0.0/8, not part of a
  *                                      DNAT'd or established connection -> drop (see 8).
- *      prerouting_raw (filter, prio -300, before conntrack):
+ *      prerouting_raw (filter, prio -300, before conntrack), only when the driver runs with etcd:
  *                                      ip saddr vmap @notrack4 (intervals) -> jump notrack-<BR>
- *                                      (multi-host networks only, see 9)
+ *                                      (multi-host networks, see 9)
  * 3. Per network five regular chains, always present (content depends on options):
  *      in-BR   traffic forwarded INTO BR: established/related and DNAT'd (published ports) pass;
  *              same-bridge traffic (only seen with br_netfilter) passes, or is dropped when
@@ -171,13 +171,16 @@ export const netChains = (bridge: string) => ({
 // ---- skeleton (init) -------------------------------------------------------------------------
 
 const BASE = {
-  prerouting_raw: { type: 'filter', hook: 'prerouting', prio: -300 },
   prerouting: { type: 'nat', hook: 'prerouting', prio: -100 },
   output: { type: 'nat', hook: 'output', prio: -100 },
   postrouting: { type: 'nat', hook: 'postrouting', prio: 100 },
   forward: { type: 'filter', hook: 'forward', prio: 0 },
   input: { type: 'filter', hook: 'input', prio: 0 },
 } as const;
+
+/** Multi-host only (see 9): a host without etcd does not pay its per-packet lookup. */
+const RAW_CHAIN = 'prerouting_raw';
+const RAW_BASE = { type: 'filter', hook: 'prerouting', prio: -300 } as const;
 
 /** The set of every tsnet bridge (for rules about traffic arriving on any of them). */
 export const SET_BRIDGES = 'bridges';
@@ -213,9 +216,10 @@ function dnatRule(chain: 'prerouting' | 'output', family: 4 | 6, kind: PortMapKi
 /**
  * Creates the table, its maps and base chains if missing, and rewrites the base chains' few
  * static rules (flush + add in the same transaction, so running it again changes nothing).
- * Per-network chains, map elements and port maps are left alone.
+ * Per-network chains, map elements and port maps are left alone. `cluster` (the driver runs with
+ * etcd) adds the raw-priority chain of multi-host networks; without it that chain is removed.
  */
-export function skeletonCommands(): NftCmd[] {
+export function skeletonCommands(opts: { cluster?: boolean } = {}): NftCmd[] {
   const cmds: NftCmd[] = [{ add: { table: { family: FAMILY, name: TABLE } } }];
   cmds.push(addMap(MAP.fwdIn, 'ifname', 'verdict'));
   cmds.push(addMap(MAP.fwdOut, 'ifname', 'verdict'));
@@ -247,7 +251,10 @@ export function skeletonCommands(): NftCmd[] {
   cmds.push(addRule('postrouting', [{ vmap: { key: meta('oifname'), data: `@${MAP.postOut}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.masq4}` } }]));
   cmds.push(addRule('postrouting', [{ vmap: { key: payload('ip6', 'saddr'), data: `@${MAP.masq6}` } }]));
-  cmds.push(addRule('prerouting_raw', [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.notrack4}` } }]));
+  // add + flush (+ delete): present and rewritten in cluster mode, absent otherwise.
+  cmds.push(addChain(RAW_CHAIN, RAW_BASE), flushChain(RAW_CHAIN));
+  if (opts.cluster) cmds.push(addRule(RAW_CHAIN, [{ vmap: { key: payload('ip', 'saddr'), data: `@${MAP.notrack4}` } }]));
+  else cmds.push(deleteChain(RAW_CHAIN));
   cmds.push(addRule('forward', [{ vmap: { key: meta('oifname'), data: `@${MAP.fwdIn}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('iifname'), data: `@${MAP.fwdOut}` } }]));
   return cmds;
