@@ -108,6 +108,7 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     ['internal', { internal: true }],
     ['internal, icc off', { internal: true, icc: false }],
     ['dual stack', { subnets: [{ family: 4, cidr: '10.231.0.0/24', gateway: '10.231.0.1' }, { family: 6, cidr: 'fd00:231::/64', gateway: 'fd00:231::1' }] }],
+    ['multi-host (VXLAN link)', { clusterDevice: 'tsnet-vx' }],
   ];
   for (const [name, over] of combos) {
     it(`applyNetwork / removeNetwork leave nothing behind: ${name}`, async () => {
@@ -126,6 +127,32 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       await fw.removeNetwork(n); // absent: not an error
     });
   }
+
+  it('with etcd (cluster) init adds the raw-priority chain that notracks a multi-host network\'s own traffic; without, it is removed again', async () => {
+    const other = createNetns('fwcl');
+    extraNs.push(other);
+    const list = (chain: string) => other.exec('nft', ['list', 'chain', 'inet', 'tsnet', chain]);
+    const clusterFw = createFirewall({ netnsPath: other.path, cluster: true, log: () => undefined });
+    try {
+      await clusterFw.init();
+      await clusterFw.init(); // idempotent
+      assert.match(list('prerouting_raw'), /type filter hook prerouting priority raw; policy accept;\n\s+ip saddr vmap @notrack4\n\s+}/);
+      await clusterFw.applyNetwork(net({ clusterDevice: 'tsnet-vx' }));
+      assert.match(list(`notrack-${BR}`), new RegExp(`iifname \\{ "${BR}", "tsnet-vx" \\} ip daddr 10\\.231\\.0\\.0/24 ip daddr != 10\\.231\\.0\\.1 notrack`));
+      assert.match(other.exec('nft', ['list', 'map', 'inet', 'tsnet', 'notrack4']), new RegExp(`10\\.231\\.0\\.0/24 : jump notrack-${BR}`));
+    } finally {
+      await clusterFw.close();
+    }
+    const plainFw = createFirewall({ netnsPath: other.path, log: () => undefined });
+    try {
+      await plainFw.init();
+      assert.doesNotMatch(other.exec('nft', ['list', 'table', 'inet', 'tsnet']), /prerouting_raw/);
+      await plainFw.removeNetwork(net({ clusterDevice: 'tsnet-vx' }));
+      assert.doesNotMatch(other.exec('nft', ['list', 'table', 'inet', 'tsnet']), /notrack-|jump/);
+    } finally {
+      await plainFw.close();
+    }
+  });
 
   it('applyNetwork replaces a network whose options changed (no stale masquerade, no duplicates)', async () => {
     await fw.applyNetwork(net({ subnets: [{ family: 4, cidr: '10.231.0.0/24', gateway: '10.231.0.1' }, { family: 6, cidr: 'fd00:231::/64', gateway: 'fd00:231::1' }] }));
