@@ -138,7 +138,8 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
       await clusterFw.init(); // idempotent
       assert.match(list('prerouting_raw'), /type filter hook prerouting priority raw; policy accept;\n\s+ip saddr vmap @notrack4\n\s+}/);
       await clusterFw.applyNetwork(net({ clusterDevice: 'tsnet-vx' }));
-      assert.match(list(`notrack-${BR}`), new RegExp(`iifname \\{ "${BR}", "tsnet-vx" \\} ip daddr 10\\.231\\.0\\.0/24 ip daddr != 10\\.231\\.0\\.1 notrack`));
+      // nft prints the anonymous set in its own order.
+      assert.match(list(`notrack-${BR}`), new RegExp(`iifname \\{ ("${BR}", "tsnet-vx"|"tsnet-vx", "${BR}") \\} ip daddr 10\\.231\\.0\\.0/24 ip daddr != 10\\.231\\.0\\.1 notrack`));
       assert.match(other.exec('nft', ['list', 'map', 'inet', 'tsnet', 'notrack4']), new RegExp(`10\\.231\\.0\\.0/24 : jump notrack-${BR}`));
     } finally {
       await clusterFw.close();
