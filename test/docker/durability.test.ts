@@ -32,8 +32,11 @@ async function startAgain(): Promise<void> {
 }
 
 class DurScenario extends Scenario {
+  private count = 0;
+
+  /** Unique within the scenario (a random 2-character suffix once gave two containers one name). */
   override name(kind: string): string {
-    return `tst-dur-${kind}-${this.id}-${uid().slice(0, 2)}`;
+    return `tst-dur-${kind}-${this.id}-${(this.count++).toString(36)}`;
   }
 }
 
