@@ -139,7 +139,10 @@ up() {
   ensure_packages
   mkdir -p "$MH_ROOT"
   echo "$n" >"$MH_ROOT/hosts"
-  ip link add "$UL" type bridge
+  # A MAC of its own: a bridge without one takes the lowest MAC of its ports, so a port added
+  # later (the crafted-VXLAN test's rogue host) changed the MAC behind etcd's address; every
+  # host's ARP entry for it went stale, etcd calls timed out and host 1's lease expired (CI).
+  ip link add "$UL" address 02:00:00:74:75:01 type bridge
   ip addr add "$UL_NET.1/24" dev "$UL"
   ip link set "$UL" up
   # Nothing from the simulated hosts may leave through this machine's own links (eth0).
