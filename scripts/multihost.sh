@@ -42,12 +42,7 @@ ensure_packages() {
 forward_chain() { if iptables -S DOCKER-USER >/dev/null 2>&1; then echo DOCKER-USER; else echo FORWARD; fi; }
 
 start_etcd() {
-  mkdir -p "$MH_ROOT/etcd/data"
-  # etcd fsyncs its WAL on every write. On CI one etcd write on this shared, busy disk took longer
-  # than the driver's consensus timeout (8 s), most likely such an fsync (the log was not kept
-  # then; save_logs keeps it now). etcd's advice is a disk of its own: here, a tmpfs. It stays
-  # mounted across stop-etcd / start-etcd, so the data survives an etcd restart.
-  mountpoint -q "$MH_ROOT/etcd/data" || mount -t tmpfs -o size=256m,mode=0700 tmpfs "$MH_ROOT/etcd/data"
+  mkdir -p "$MH_ROOT/etcd"
   setsid etcd --name tsnet-mh --data-dir "$MH_ROOT/etcd/data" \
     --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
     --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
