@@ -252,7 +252,12 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     try {
       await sh('ip', ['netns', 'add', ns]);
       await sh('ip', ['link', 'add', 'mh-rogue-u', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      const ulMac = async () => / link\/ether (\S+)/.exec(await sh('ip', ['link', 'show', 'mh-ul']))![1];
+      const macBefore = await ulMac();
       await sh('ip', ['link', 'set', 'mh-rogue-u', 'master', 'mh-ul', 'up']);
+      // The harness gives the underlay bridge a MAC of its own: a new port must not change the MAC
+      // behind etcd's address (every host's ARP entry would go stale and their leases expire).
+      assert.equal(await ulMac(), macBefore, 'the underlay bridge kept its MAC');
       await ipn('addr', 'add', '172.30.250.99/24', 'dev', 'eth0');
       await ipn('link', 'set', 'eth0', 'up');
       await ipn('link', 'add', 'vx', 'type', 'vxlan', 'id', '7476', 'dstport', '8472', 'local', '172.30.250.99', 'nolearning');
