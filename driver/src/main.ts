@@ -71,7 +71,22 @@ function options() {
   };
 }
 
+/**
+ * How long the plugin socket keeps an idle keep-alive connection. Node closes one after 5 s by
+ * default, and a client that sends its next request on it just then gets EPIPE or EOF instead of
+ * an answer (seen on CI under load); dockerd's plugin client keeps its connections for reuse, so
+ * the server closes them only after a long idle time.
+ */
+const PLUGIN_KEEPALIVE_TIMEOUT_MS = 10 * 60_000;
+
 function listenPlugin(app: ReturnType<typeof createApp>, socketPath: string): Promise<Server> {
+  return listenPluginSocket(app, socketPath).then((s) => {
+    s.keepAliveTimeout = PLUGIN_KEEPALIVE_TIMEOUT_MS;
+    return s;
+  });
+}
+
+function listenPluginSocket(app: ReturnType<typeof createApp>, socketPath: string): Promise<Server> {
   const fd = activatedSocketFd();
   if (fd !== undefined) {
     for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete process.env[k];
