@@ -51,7 +51,15 @@ async function udp(hostA: number, a: string, hostB: number, b: string, ip: strin
   receiver.stdout.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => receiver.on('close', () => resolve()));
   try {
-    await eventually('the UDP receiver is bound', async () => out.includes('ready') || (receiver.exitCode !== null ? Promise.reject(new Error('receiver exited')) : false), 20_000, 50);
+    await eventually(
+      'the UDP receiver is bound',
+      async () => {
+        if (receiver.exitCode !== null) throw new Error('receiver exited');
+        return out.includes('ready');
+      },
+      20_000,
+      50,
+    );
     await nodeIn(await pidOf(hostA, a), `const s=require('dgram').createSocket('udp4');let k=0;const go=()=>{if(k++<${n})s.send(Buffer.alloc(${size},7),9999,'${ip}',()=>setTimeout(go,50));else s.close()};go()`);
     await Promise.race([exited, new Promise((r) => setTimeout(r, 25_000))]);
   } finally {
