@@ -66,4 +66,4 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production \
     TSNET_SOCKET=/run/docker/plugins/tsnet.sock TSNET_STATE_DIR=/var/lib/tsnet \
     TSNET_STATUS_SOCKET=/run/tsnet/status.sock TSNET_LOG_LEVEL=info
 WORKDIR /opt/tsnet
-ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "-r", "/opt/tsnet/plugin-preload.cjs", "/opt/tsnet/driver/dist/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--optimize-for-size", "-r", "/opt/tsnet/plugin-preload.cjs", "/opt/tsnet/driver/dist/main.js"]

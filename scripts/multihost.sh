@@ -80,7 +80,7 @@ inner() {
 start_driver_inner() {
   local i=$1 r="$MH_ROOT/mh-$1"
   DOCKER_HOST="unix://$r/docker.sock" TSNET_ETCD=$ETCD_URL TSNET_HOST_ADDRESS=$(host_ip "$i") TSNET_LOG_LEVEL=${TSNET_LOG_LEVEL:-info} \
-    "$NODE" --max-semi-space-size=1 "$REPO/driver/dist/main.js" --socket /run/docker/plugins/tsnet.sock --state-dir "$r/state" \
+    "$NODE" --max-semi-space-size=1 --optimize-for-size "$REPO/driver/dist/main.js" --socket /run/docker/plugins/tsnet.sock --state-dir "$r/state" \
     --status-socket "$r/status.sock" >>"$r/driver.log" 2>&1 &
   echo $! >"$r/driver.pid"
 }

@@ -41,7 +41,7 @@ Before=docker.service
 [Service]
 Type=simple
 Environment=TSNET_SOCKET=/run/docker/plugins/tsnet.sock TSNET_STATE_DIR=/var/lib/tsnet TSNET_STATUS_SOCKET=/run/tsnet/status.sock
-ExecStart=$NODE --max-semi-space-size=1 $REPO/driver/dist/main.js
+ExecStart=$NODE --max-semi-space-size=1 --optimize-for-size $REPO/driver/dist/main.js
 Restart=on-failure
 RestartSec=1
 # SIGTERM stops the driver only: bridges, veths and rules stay for running containers.

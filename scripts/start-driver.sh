@@ -27,7 +27,7 @@ this_start() { tail -c +"$from" "$LOG"; }
 # The driver outlives this script: it inherits none of our other open files (a test's lock).
 (
   for fd in $(ls "/proc/$BASHPID/fd"); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-  exec setsid node --max-semi-space-size=1 driver/dist/main.js "$@" >>"$LOG" 2>&1 < /dev/null
+  exec setsid node --max-semi-space-size=1 --optimize-for-size driver/dist/main.js "$@" >>"$LOG" 2>&1 < /dev/null
 ) &
 echo $! > "$PIDFILE"
 for _ in $(seq 1 100); do

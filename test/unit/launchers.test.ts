@@ -37,6 +37,17 @@ describe('driver launchers', () => {
     for (const f of ['test/helpers/docker.ts', 'bench/src/driver.ts']) assert.match(read(f), /\[\.\.\.DRIVER_NODE_FLAGS, main,/, f);
   });
 
+  it('node and V8 accept every flag (a misspelt one stops node at start)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const bad = spawnSync(process.execPath, ['--optimise-for-size', '-e', '0'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0, 'a misspelt flag must be refused, or this test proves nothing');
+    for (const f of DRIVER_NODE_FLAGS) {
+      const r = spawnSync(process.execPath, [f, '-e', 'process.stdout.write(process.execArgv.join(" "))'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${f}: ${r.stderr}`);
+      assert.equal(r.stdout.split(" ")[0], f);
+    }
+  });
+
   it('V8 takes the flags from the command line (the young generation stays small)', async () => {
     const { execFileSync } = await import('node:child_process');
     // Allocation-heavy work like a burst of calls: without the flag the semi-space grows to MBs.
