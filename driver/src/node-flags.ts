@@ -15,8 +15,9 @@
  * V8's default growing strategy let the main isolate's old space fill with them to 40 MB before
  * its first full collection, while its live objects stayed at 14-15 MB (a heap snapshot grew by
  * 1 KB per endpoint). With this flag V8 grows the old generation by a smaller factor and collects
- * it sooner: at 1000 endpoints the main isolate's heap is 25 MB instead of 44 and the driver's RSS
- * 111.5 MB (110.6-112.7) instead of 138.1 (131.7-139.4), CreateEndpoint p50 3.37 vs 3.47 ms and
- * Join p50 0.26 vs 0.28 ms (3 alternating runs each of 1000 endpoints, 2026-12-01, medians).
+ * it sooner: at 1000 endpoints the main isolate's heap is 25 MB instead of 44 and the scale
+ * figure's RSS 103.1 MB (102.4-107.2) instead of 125.8 (124.7-129.6), CreateEndpoint p50 3.53 vs
+ * 3.22 ms and Join p50 0.25 vs 0.26 ms, within the spread of runs (5 alternating BENCH_FIGURES=5
+ * runs each, 2026-12-01, medians; README "Missed targets").
  */
 export const DRIVER_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'] as const;
