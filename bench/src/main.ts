@@ -42,7 +42,7 @@ const envInt = (name: string, def: number) => (process.env[name] ? Number(proces
 // Multi-host figures (8, 9): BENCH_MH_ROUNDS (throughput + RTT rounds), BENCH_MH_RUN_ROUNDS
 // (docker run rounds), BENCH_MH_LEVELS (simulated hosts, e.g. 10,100,1000), BENCH_MH_COLD_ROUNDS,
 // BENCH_MH_ADD_ROUNDS.
-const mhConfig: MultihostConfig = { rounds: envInt('BENCH_MH_ROUNDS', quick ? 2 : 5), iperfSeconds: quick ? 2 : 3, pings: quick ? 10 : 20, runRounds: envInt('BENCH_MH_RUN_ROUNDS', quick ? 3 : 11) };
+const mhConfig: MultihostConfig = { rounds: envInt('BENCH_MH_ROUNDS', quick ? 2 : 9), iperfSeconds: quick ? 2 : 3, pings: quick ? 10 : 20, runRounds: envInt('BENCH_MH_RUN_ROUNDS', quick ? 3 : 11) };
 const mhScaleConfig: MhScaleConfig = {
   levels: (process.env.BENCH_MH_LEVELS ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number),
   coldRounds: envInt('BENCH_MH_COLD_ROUNDS', quick ? 1 : 3),
