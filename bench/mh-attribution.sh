@@ -2,8 +2,9 @@
 # Attribution of the cross-host RTT / throughput gap between a tsnet multi-host network and
 # Docker's overlay (issue 16; results in docs/multi-host.md, "Performance"). Run as root, under the
 # test lock, on a machine with no harness up (it brings up `scripts/multihost.sh up 2` and takes it
-# down again, also on failure; about 1-2 min per 4 variants):
-#   flock /tmp/tsnet-test.lock bash bench/mh-attribution.sh baseline all-bypass baseline brnf-off ...
+# down again, also on failure; setup 10 s, then about 25 s per variant, 70 s with PINGS=20
+# INTERVAL=0.2, 15 s more with TPUT=1):
+#   flock /tmp/tsnet-test.lock timeout 590 bash bench/mh-attribution.sh baseline all-bypass baseline brnf-off ...
 # Variants (each applied on hosts 1 and 2 only for its own measurement, then undone):
 #   baseline           nothing changed
 #   brnf-off           net.bridge.bridge-nf-call-iptables=0
@@ -15,7 +16,8 @@
 #                      `ip daddr REMOTE_BLOCK fwd ip to REMOTE_VTEP device "tsnet-vx"` (bypasses
 #                      br_netfilter, IP forwarding and every forward hook on both hosts)
 # Per variant: RTT = 8 alternating blocks (tsnet / overlay, rotating) of 300 busybox pings at 2 ms
-# from the client container's namespace, pinned to CPU 1 (median, p10, p90 of all 2400 replies);
+# from the client container's namespace, pinned to CPU 1 (median, p10, p90 of all 2400 replies;
+# PINGS=20 INTERVAL=0.2 measures like the bench, with idle CPUs between pings);
 # with TPUT=1 also 4 alternating `iperf3 -t 3` runs (received Gbit/s). Temporary changes only;
 # nothing here is what the driver programs.
 set -euo pipefail
@@ -50,6 +52,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 pings() { # KIND COUNT INTERVAL -> one RTT per line, ms
   local pid=PID_$1 ip=IP_$1
@@ -65,7 +68,7 @@ measure() {
   : >"$W/t"; : >"$W/o"
   for r in 1 2 3 4 5 6 7 8; do
     if [ $((r % 2)) = 1 ]; then first=t second=o; else first=o second=t; fi
-    pings $first 300 0.002 >>"$W/$first"; pings $second 300 0.002 >>"$W/$second"
+    pings $first "${PINGS:-300}" "${INTERVAL:-0.002}" >>"$W/$first"; pings $second "${PINGS:-300}" "${INTERVAL:-0.002}" >>"$W/$second"
   done
   echo "$lab | RTT tsnet $(stat <"$W/t") | overlay $(stat <"$W/o") | load $(cut -d' ' -f1 /proc/loadavg)"
   if [ "${TPUT:-0}" = 1 ]; then
