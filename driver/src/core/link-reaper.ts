@@ -3,8 +3,9 @@
  * for ~15-30 ms (RCU grace periods), and nothing needs the link gone before DeleteEndpoint
  * answers. Names queued while a deletion is under way are deleted together in the next kernel
  * transaction (one set of grace periods for the whole batch), so 50 containers removed at once
- * cost a few deletions, not 50. The caller journals each name first, so a crash before the
- * deletion leaks nothing: reconcile removes journalled links that no record owns.
+ * cost a few deletions, not 50. Each link is set down and taken off its bridge in the request
+ * that puts it into the batch's link group. The caller journals each name first, so a crash
+ * before the deletion leaks nothing: reconcile removes journalled links that no record owns.
  */
 import type { NetlinkHandle } from '../netlink/types';
 

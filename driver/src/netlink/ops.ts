@@ -23,7 +23,6 @@ import {
   invalidIfName,
   newBridgeRequest,
   newVethRequest,
-  renameLinkRequest,
   RT_TABLE_MAIN,
   setGroupRequest,
   setLinkRequest,
@@ -31,7 +30,7 @@ import {
 } from './rtnl';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
-import { EEXIST, ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
 /** Link groups tsnet uses for batched deletion sit above this (0 is the default group). */
@@ -174,37 +173,25 @@ export class NetlinkOps {
   }
 
   /**
-   * Takes a link out of use at once, for a deletion that follows later: down, off its bridge and
-   * renamed to `retiredName` (three short requests; the deletion itself waits for RCU grace
-   * periods). False when the link was already gone. A leftover of that name is deleted first.
+   * Takes a link out of use at once: down and off its bridge, in one request (its deletion
+   * follows later). False when the link was already gone.
    */
-  retireLink(name: string, retiredName: string): boolean {
-    const what = `retire link ${name} as ${retiredName}`;
-    checkName('retireLink', what, name, retiredName);
-    return named('retireLink', what, () => {
-      let index: number;
-      try {
-        index = decodeLink(this.send(getLinkRequest(name))[0]).index;
-      } catch (e) {
-        if (e instanceof KernelError && e.errno === ENODEV) return false;
-        throw e;
-      }
-      this.send(detachLinkRequest(index));
-      try {
-        this.send(renameLinkRequest(index, retiredName));
-      } catch (e) {
-        if (!(e instanceof KernelError && e.errno === EEXIST)) throw e;
-        this.send(deleteLinkRequest(retiredName));
-        this.send(renameLinkRequest(index, retiredName));
-      }
+  detachLink(name: string): boolean {
+    const what = `take link ${name} down and off its bridge`;
+    checkName('detachLink', what, name);
+    try {
+      this.send(detachLinkRequest(name));
       return true;
-    });
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === ENODEV) return false;
+      throw asNetlinkError('detachLink', what, e);
+    }
   }
 
   /**
    * Deletes several links in one kernel transaction: each is put into a link group of its own
-   * (random, so no other link is in it) and the group is deleted. Returns the names that were
-   * already gone.
+   * (random, so no other link is in it), set down and taken off its bridge in the same request,
+   * and the group is deleted. Returns the names that were already gone.
    */
   deleteLinks(names: string[]): string[] {
     const what = `delete links ${names.join(', ')}`;

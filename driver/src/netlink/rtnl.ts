@@ -159,19 +159,21 @@ export function deleteLinkRequest(name: string): Request {
   return { type: RTM_DELLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
 }
 
-/** RTM_SETLINK by ifindex: down and off its bridge (IFLA_MASTER 0), so it carries nothing more. */
-export function detachLinkRequest(index: number): Request {
-  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index, flags: 0, change: IFF_UP }), encodeAttrs([Attr.u32(IFLA_MASTER, 0)])]) };
+/** RTM_SETLINK by name: down and off its bridge (IFLA_MASTER 0), so it carries nothing more. */
+export function detachLinkRequest(name: string): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: 0, change: IFF_UP }), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_MASTER, 0)])]) };
 }
 
-/** RTM_SETLINK by ifindex renaming a link (the kernel refuses while it is up). */
-export function renameLinkRequest(index: number, name: string): Request {
-  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index }), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
-}
-
-/** RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once. */
+/**
+ * RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once; the same
+ * request sets it down and takes it off its bridge, so it carries nothing from then on.
+ */
 export function setGroupRequest(name: string, group: number): Request {
-  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_GROUP, group)])]) };
+  return {
+    type: RTM_SETLINK,
+    flags: CHANGE_FLAGS,
+    payload: Buffer.concat([encodeIfInfoMsg({ flags: 0, change: IFF_UP }), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_MASTER, 0), Attr.u32(IFLA_GROUP, group)])]),
+  };
 }
 
 /**
