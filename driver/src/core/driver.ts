@@ -299,10 +299,8 @@ export class Driver {
           // A removed endpoint of this network with this address or MAC whose veth is not deleted
           // yet: its port leaves the bridge before this one's comes up, so no frame for the
           // address goes to the old port. One request, queued before this veth's creation.
-          for (const k of wireKeys(net.config.id, ep)) {
-            const old = this.departing.get(k);
-            if (old !== undefined) await this.deps.netlink.detachLink(old);
-          }
+          const departing = new Set(wireKeys(net.config.id, ep).map((k) => this.departing.get(k)));
+          for (const old of departing) if (old !== undefined) await this.deps.netlink.detachLink(old);
           const what = `endpoint ${ep.id.slice(0, 12)}`;
           for (const n of names) this.checkLinkRecords(n, what);
           // The journal names the pair by its host end. Whether it was there before this call
