@@ -28,6 +28,7 @@ import {
   setLinkRequest,
   type Request,
 } from './rtnl';
+import type { NetlinkMessage } from './message';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
 import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
@@ -141,18 +142,21 @@ export class NetlinkOps {
     checkName('createVeth', what, hostName, peerName);
     named('createVeth', what, () => {
       const masterIndex = opts.master === undefined ? undefined : this.indexOf(opts.master, 'master');
+      const flags = masterIndex !== undefined && (opts.hairpin !== undefined || opts.isolated !== undefined);
       let nsFd: number | undefined;
+      let echoed: NetlinkMessage[];
       try {
         if (opts.peerNetnsPath !== undefined) nsFd = fs.openSync(opts.peerNetnsPath, fs.constants.O_RDONLY);
-        this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true }));
+        echoed = this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true, echo: flags }));
       } finally {
         if (nsFd !== undefined) fs.closeSync(nsFd);
       }
-      if (masterIndex === undefined || (opts.hairpin === undefined && opts.isolated === undefined)) return;
+      if (!flags) return;
       // In this thread, not through sysfs on the driver's: a brport write spins on the rtnl lock
       // (restart_syscall) while a veth deletion holds it. A pair whose flags failed is not left.
       try {
-        const index = decodeLink(this.send(getLinkRequest(hostName))[0]).index;
+        // The echoed creation names the new link's ifindex: one rtnl request fewer than asking.
+        const index = echoed.map((m) => decodeLink(m)).find((l) => l.name === hostName)?.index ?? decodeLink(this.send(getLinkRequest(hostName))[0]).index;
         this.send(bridgePortRequest(index, { hairpin: opts.hairpin, isolated: opts.isolated }));
       } catch (e) {
         try {

@@ -24,6 +24,7 @@ import {
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
+  NLM_F_ECHO,
   NLM_F_EXCL,
   NLM_F_REQUEST,
   parseAttrs,
@@ -121,6 +122,11 @@ export interface VethRequestOptions {
   peerNetnsFd?: number;
   /** Set IFF_UP on the host end in the same message. */
   up?: boolean;
+  /**
+   * NLM_F_ECHO: the kernel (6.3 and later) sends the new host end's RTM_NEWLINK back before the
+   * ack, so its ifindex is known without another request. Older kernels ignore the flag.
+   */
+  echo?: boolean;
 }
 
 /** One RTM_NEWLINK creating both ends: host end attached, sized and up; the peer sized, addressed and placed. */
@@ -140,7 +146,7 @@ export function newVethRequest(hostName: string, peerName: string, opts: VethReq
     ]),
   );
   const up = opts.up ? IFF_UP : 0;
-  return { type: RTM_NEWLINK, flags: CREATE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: up, change: up }), encodeAttrs(attrs)]) };
+  return { type: RTM_NEWLINK, flags: CREATE_FLAGS | (opts.echo ? NLM_F_ECHO : 0), payload: Buffer.concat([encodeIfInfoMsg({ flags: up, change: up }), encodeAttrs(attrs)]) };
 }
 
 /**
