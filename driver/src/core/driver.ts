@@ -2,7 +2,8 @@
  * The Driver: the only place that decides. Each remote-API call becomes a list of steps with
  * undos, run under its network's lock (held alone by network calls, shared by endpoint calls) and
  * its endpoint's queue; kernel work goes through the netlink and firewall
- * adapters, and every change is persisted before dockerd hears that it succeeded.
+ * adapters, and every change is in the store (written, and fsync'd before or just after the
+ * answer) before dockerd hears that it succeeded.
  */
 import {
   cidrsOverlap,
