@@ -134,6 +134,7 @@ describe('durability: kill -9 between DeleteEndpoint\'s reply and the veth delet
     assert.ok(Date.now() - t0 < HOLD_MS, `docker rm took ${Date.now() - t0} ms: the kill came after the held-back deletion could have run`);
     const retired = vethRetiredName(goneVeth);
     assert.ok(linkExists(goneVeth), `${goneVeth} must still exist when the driver dies (the deletion was held back ${HOLD_MS} ms)`);
+    assert.deepEqual(portsOf(), [keptVeth], 'the removed veth left the bridge before the answer (after Leave)');
 
     await drv.start(); // no hook now
     for (let i = 0; i < 50 && linkExists(retired); i++) await sleep(100);

@@ -7,6 +7,7 @@
  * for that address can go to the old port.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { vethHostName } from '@tsnet/shared';
@@ -100,9 +101,33 @@ describe('DeleteEndpoint answers before the kernel and the disk; a new endpoint 
     assert.equal(old.up, false, 'the old veth is down');
     assert.equal((await link(vethHostName(B)))?.masterIndex, bridge?.index, 'the new veth is a port of the bridge');
 
+  });
+
+  it('Leave takes the veth off the bridge after its answer, so DeleteEndpoint finds it out of use without asking the kernel; a Join after a Leave gets a fresh pair on the bridge', async () => {
+    const bridge = await link(driver.state.networks[NET].config.bridge);
+    const sandbox = { SandboxKey: '/var/run/docker/netns/tst-defer' };
+    await driver.join({ NetworkID: NET, EndpointID: C, ...sandbox });
+    await driver.leave({ NetworkID: NET, EndpointID: C });
+    calls.length = 0;
+    await driver.deleteEndpoint({ NetworkID: NET, EndpointID: C });
+    assert.deepEqual(calls, [], 'DeleteEndpoint made no netlink request');
+    const out = await link(vethHostName(C));
+    assert.ok(out, 'the veth still exists (its deletion is held back)');
+    assert.equal(out.masterIndex, undefined, 'the veth is off the bridge when DeleteEndpoint answers');
+    assert.equal(out.up, false, 'the veth is down');
+
+    await driver.join({ NetworkID: NET, EndpointID: B, ...sandbox });
+    await driver.leave({ NetworkID: NET, EndpointID: B });
+    await driver.join({ NetworkID: NET, EndpointID: B, ...sandbox });
+    const again = await link(vethHostName(B));
+    assert.equal(again?.masterIndex, bridge?.index, 'a Join after a Leave puts the endpoint\'s veth back on the bridge');
+    assert.equal(again?.up, true, 'and up');
+    const hairpin = execFileSync('ip', ['netns', 'exec', place.ns.name, 'cat', `/sys/class/net/${vethHostName(B)}/brport/hairpin_mode`], { encoding: 'utf8' }).trim();
+    assert.equal(hairpin, '1', 'with its bridge-port flags');
+    await driver.leave({ NetworkID: NET, EndpointID: B });
+
     open();
     await driver.deleteEndpoint({ NetworkID: NET, EndpointID: B });
-    await driver.deleteEndpoint({ NetworkID: NET, EndpointID: C });
     await driver.deleteNetwork(NET);
     const left = (await place.netlink.listLinks()).map((l) => l.name).filter((n) => /^(tsn-|tsv|tsc|tsx)/.test(n));
     assert.deepEqual(left, [], 'the network removal waited for the pending deletions: nothing is left');

@@ -104,6 +104,8 @@ export class Driver {
   private readonly reaper: LinkReaper;
   /** Interface names whose deferred deletion (after DeleteEndpoint answered) has not finished. */
   private readonly retiring = new Map<string, Promise<void>>();
+  /** Endpoints whose veth is being taken off the bridge after their Leave answered. */
+  private readonly leaving = new Map<string, Promise<void>>();
   /** Address and MAC keys (wireKeys) of removed endpoints whose veth is not deleted yet, to its host end. */
   private readonly departing = new Map<string, string>();
 
@@ -385,6 +387,8 @@ export class Driver {
       const net = this.networkForRequest(req.NetworkID);
       const ep = this.endpointForRequest(net, req.EndpointID);
       await this.removePortMaps(net, ep);
+      // Taken off the bridge after Leave's answer: done long before now, unless the kernel was slow.
+      await this.leaving.get(ep.id);
       // Docker needs nothing of the veth any more: after Leave its container end is back in the
       // host namespace, down and without addresses, so the host end has no carrier. The answer
       // waits for neither the kernel nor the disk. The journal line is written now (a kill -9
@@ -438,7 +442,11 @@ export class Driver {
       // An endpoint this process created and nobody joined yet has its veth: no kernel round trip
       // (it would queue behind other containers' work in the netlink worker).
       const link = this.unjoined.delete(ep.id) || (await this.deps.netlink.getLink(ep.hostVeth));
-      if (!link) {
+      if (link && link !== true && link.masterIndex === undefined) {
+        // Taken off the bridge by a Leave (its bridge-port flags went with it): made anew below.
+        await this.deleteLinkIfPresent(ep.hostVeth);
+      }
+      if (!link || (link !== true && link.masterIndex === undefined)) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
         await build(vethSteps(this.deps, { config: net.config, hostVeth: ep.hostVeth, containerVeth: ep.containerVeth, mac: ep.mac }));
       }
@@ -467,6 +475,18 @@ export class Driver {
       // fsync'd after it: what loses the page cache loses the kernel's maps too.
       if (hadPorts) await this.repository.markEndpointDirty(ep.id).save({ durable: false });
       else this.saveLater(this.repository.markEndpointDirty(ep.id));
+      // Docker removes the endpoint next (DeleteEndpoint). Its veth leaves the bridge now, after
+      // the answer, in the netlink worker (idle while containers are removed), so that by the
+      // time DeleteEndpoint comes it is out of use without DeleteEndpoint asking the kernel.
+      const hostVeth = ep.hostVeth;
+      const detached = this.deps.netlink.detachLink(hostVeth).then(
+        () => undefined,
+        (e) => this.deps.log.warn({ endpoint: ep.id, err: String(e) }, 'could not take the veth off its bridge after Leave'),
+      );
+      this.leaving.set(ep.id, detached);
+      void detached.then(() => {
+        if (this.leaving.get(ep.id) === detached) this.leaving.delete(ep.id);
+      });
     });
   }
 
