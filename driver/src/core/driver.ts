@@ -387,8 +387,12 @@ export class Driver {
       const net = this.networkForRequest(req.NetworkID);
       const ep = this.endpointForRequest(net, req.EndpointID);
       await this.removePortMaps(net, ep);
-      // Taken off the bridge after Leave's answer: done long before now, unless the kernel was slow.
-      await this.leaving.get(ep.id);
+      // Taken off the bridge after Leave's answer: done long before now, unless the kernel's rtnl
+      // lock is held long (dockerd destroying many namespaces at once). The answer waits for that
+      // a short while at most; the deletion after it takes the veth off the bridge anyway, and a
+      // new endpoint with its address or MAC does so first (departing).
+      const leaving = this.leaving.get(ep.id);
+      if (leaving) await Promise.race([leaving, new Promise((r) => setTimeout(r, LEAVE_DETACH_WAIT_MS).unref())]);
       // Docker needs nothing of the veth any more: after Leave its container end is back in the
       // host namespace, down and without addresses, so the host end has no carrier. The answer
       // waits for neither the kernel nor the disk. The journal line is written now (a kill -9
@@ -779,6 +783,9 @@ function dedupeBindings(bindings: PortBinding[]): PortBinding[] {
     return true;
   });
 }
+
+/** How long DeleteEndpoint waits for the veth's removal from the bridge that Leave started. */
+const LEAVE_DETACH_WAIT_MS = 20;
 
 /** What an endpoint is known by on its network's wire: its addresses and its MAC. */
 function wireKeys(networkId: string, ep: Pick<EndpointRecord, 'ipv4' | 'ipv6' | 'mac'>): string[] {
