@@ -52,7 +52,7 @@ describe('durability: kill -9 between DeleteEndpoint\'s reply and the veth delet
     s.containers.splice(s.containers.indexOf(first), 1);
     const second = s.run(['--network', net, '--ip', ip]);
     const secondVeth = vethHostName(endpointOf(second, net));
-    assert.ok(linkExists(firstVeth), `${firstVeth} still exists (its deletion is held back ${HOLD_MS} ms): the check below looks at the window`);
+    assert.ok(linkExists(vethRetiredName(firstVeth)), `${firstVeth} still exists, retired (its deletion is held back ${HOLD_MS} ms): the check below looks at the window`);
     assert.deepEqual(ports(bridge), [secondVeth], 'the removed container\'s veth (same address, same MAC) left the bridge before the new one was made');
     assert.ok(s.execOk(second, ['ping', '-c', '1', '-W', '2', sub.gw4]), 'the new container reaches its gateway');
   });
