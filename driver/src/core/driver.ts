@@ -2,8 +2,7 @@
  * The Driver: the only place that decides. Each remote-API call becomes a list of steps with
  * undos, run under its network's lock (held alone by network calls, shared by endpoint calls) and
  * its endpoint's queue; kernel work goes through the netlink and firewall
- * adapters, and every change is in the store (written, and fsync'd before or just after the
- * answer) before dockerd hears that it succeeded.
+ * adapters, and every change is persisted before dockerd hears that it succeeded.
  */
 import {
   cidrsOverlap,
@@ -16,7 +15,6 @@ import {
   checkEndpointOptions,
   vethContainerName,
   vethHostName,
-  vethRetiredName,
   OptionError,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
@@ -105,11 +103,8 @@ export class Driver {
   private readonly reaper: LinkReaper;
   /** Interface names whose deferred deletion (after DeleteEndpoint answered) has not finished. */
   private readonly retiring = new Map<string, Promise<void>>();
-  /**
-   * Endpoints whose veth is being taken out of use after their Leave answered: true once it is,
-   * false when it was gone, undefined when that failed.
-   */
-  private readonly leaving = new Map<string, Promise<boolean | undefined>>();
+  /** Address and MAC keys (wireKeys) of removed endpoints whose veth is not deleted yet, to its host end. */
+  private readonly departing = new Map<string, string>();
 
   constructor(private readonly deps: DriverDeps) {
     this.repository = new StateRepository(deps.state, deps.store);
@@ -301,6 +296,11 @@ export class Driver {
         for (const n of names) this.creatingLinks.add(n);
         try {
           for (const n of names) await this.retiring.get(n);
+          // A removed endpoint of this network with this address or MAC whose veth is not deleted
+          // yet: its port leaves the bridge before this one's comes up, so no frame for the
+          // address goes to the old port. One request, queued before this veth's creation.
+          const departing = new Set(wireKeys(net.config.id, ep).map((k) => this.departing.get(k)));
+          for (const old of departing) if (old !== undefined) await this.deps.netlink.detachLink(old);
           const what = `endpoint ${ep.id.slice(0, 12)}`;
           for (const n of names) this.checkLinkRecords(n, what);
           // The journal names the pair by its host end. Whether it was there before this call
@@ -384,35 +384,32 @@ export class Driver {
       const net = this.networkForRequest(req.NetworkID);
       const ep = this.endpointForRequest(net, req.EndpointID);
       await this.removePortMaps(net, ep);
-      // The journal line is written now (a kill -9 cannot undo a write(2); it throws before
-      // anything changed when it cannot be written) and fdatasync'd in the journal's next group
-      // commit, after the answer: it makes the removal survive a crash and names the veth, under
-      // both names, for reconcile.
+      // Docker needs nothing of the veth any more: after Leave its container end is back in the
+      // host namespace, down and without addresses, so the host end has no carrier. The answer
+      // waits for neither the kernel nor the disk. The journal line is written now (a kill -9
+      // cannot undo a write(2); it throws before anything changed when it cannot be written) and
+      // fdatasync'd in the journal's next group commit; it makes the removal survive a crash and
+      // names the veth for reconcile. The veth is taken down, off the bridge and deleted after
+      // the answer, batched with others, in a netlink worker of its own (LinkReaper).
       this.deps.store.journalDeletion(ep.id, ep.hostVeth, net.config.id).catch((e) => this.deps.log.error({ endpoint: ep.id, err: String(e) }, 'could not make the removal\'s journal line durable'));
-      // The veth leaves the bridge and frees its name before the answer. Leave started that after
-      // its own answer (Docker calls Leave first), so it is done by now unless the kernel's rtnl
-      // lock was held long; an endpoint nobody left (never joined) is taken out of use here.
-      const retired = vethRetiredName(ep.hostVeth);
-      const left = this.leaving.get(ep.id);
-      this.leaving.delete(ep.id);
-      const present = (left ? await left : undefined) ?? (await this.deps.netlink.retireLink(ep.hostVeth, retired));
       this.repository.removeEndpoint(net, ep.id);
       this.unjoined.delete(ep.id);
       this.saveLater(this.repository.markEndpointDirty(ep.id));
-      // The kernel's deletion, which waits for RCU grace periods (~15-30 ms), runs after the
-      // answer, batched with others, in a netlink worker of its own (LinkReaper). The container end
-      // keeps its name until then: a CreateEndpoint that needs the same names (an ID with the same
-      // first 11 hex digits) waits for it.
-      const gone = present ? this.reaper.delete(retired) : Promise.resolve();
-      const names = [ep.hostVeth, ep.containerVeth];
+      const gone = this.reaper.delete(ep.hostVeth);
       const settled = gone.catch(() => undefined);
+      // Until the kernel has deleted the pair, a CreateEndpoint that needs the same names (an ID
+      // with the same first 11 hex digits) waits for it, and one that reuses its address or MAC
+      // on this network takes it off the bridge first (departing).
+      const names = [ep.hostVeth, ep.containerVeth];
+      const keys = wireKeys(net.config.id, ep);
       for (const n of names) this.retiring.set(n, settled);
+      for (const k of keys) this.departing.set(k, ep.hostVeth);
       void settled.then(() => {
         for (const n of names) if (this.retiring.get(n) === settled) this.retiring.delete(n);
+        for (const k of keys) if (this.departing.get(k) === ep.hostVeth) this.departing.delete(k);
       });
       this.background.run(net.config.id, async () => {
         await gone;
-        this.settle(retired);
         this.deps.store.deletionDone(ep.id, ep.hostVeth, net.config.id);
       });
     });
@@ -440,13 +437,6 @@ export class Driver {
       // An endpoint this process created and nobody joined yet has its veth: no kernel round trip
       // (it would queue behind other containers' work in the netlink worker).
       const link = this.unjoined.delete(ep.id) || (await this.deps.netlink.getLink(ep.hostVeth));
-      if (!link && this.leaving.has(ep.id)) {
-        // Taken out of use by a Leave (not something Docker does before a Join): made anew below.
-        await this.leaving.get(ep.id);
-        this.leaving.delete(ep.id);
-        await this.deleteLinkIfPresent(vethRetiredName(ep.hostVeth));
-        this.settle(vethRetiredName(ep.hostVeth));
-      }
       if (!link) {
         // The pair vanished (its namespace went away): make it again so the container gets an interface.
         await build(vethSteps(this.deps, { config: net.config, hostVeth: ep.hostVeth, containerVeth: ep.containerVeth, mac: ep.mac }));
@@ -476,18 +466,6 @@ export class Driver {
       // fsync'd after it: what loses the page cache loses the kernel's maps too.
       if (hadPorts) await this.repository.markEndpointDirty(ep.id).save({ durable: false });
       else this.saveLater(this.repository.markEndpointDirty(ep.id));
-      // Docker removes the endpoint next (DeleteEndpoint). After this answer the veth is taken out
-      // of use (down, off the bridge, renamed tsx…) in the netlink worker, which is idle while
-      // containers are removed, so DeleteEndpoint finds it done. The retired name is journalled
-      // first (a crash in between leaves a link reconcile knows as ours).
-      const hostVeth = ep.hostVeth;
-      const retired = vethRetiredName(hostVeth);
-      await this.intend(retired);
-      const retiring = this.deps.netlink.retireLink(hostVeth, retired).catch((e) => {
-        this.deps.log.warn({ endpoint: ep.id, err: String(e) }, 'could not take the veth out of use after Leave; DeleteEndpoint tries again');
-        return undefined;
-      });
-      this.leaving.set(ep.id, retiring);
     });
   }
 
@@ -779,6 +757,13 @@ function dedupeBindings(bindings: PortBinding[]): PortBinding[] {
     seen.add(k);
     return true;
   });
+}
+
+/** What an endpoint is known by on its network's wire: its addresses and its MAC. */
+function wireKeys(networkId: string, ep: Pick<EndpointRecord, 'ipv4' | 'ipv6' | 'mac'>): string[] {
+  const keys = [ep.ipv4, ep.ipv6].filter((a): a is string => !!a).map((a) => `${networkId}|${a.split('/')[0]}`);
+  if (ep.mac) keys.push(`${networkId}|${ep.mac.toLowerCase()}`);
+  return keys;
 }
 
 /** The kernel refused a veth's names (EEXIST): looked at before anything else is decided. */

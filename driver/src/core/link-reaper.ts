@@ -22,16 +22,24 @@ export class LinkReaper {
   /**
    * @param delayMs wait before each batch; 0 in production. Tests set it (TSNET_TEST_HOOKS=1 and
    * TSNET_TEST_VETH_DELETE_DELAY_MS) to kill the driver between the reply and the deletion.
+   * @param onDeleted told, for each link deleted, how long after it was queued (ms): how long a
+   * removed container's veth outlives DeleteEndpoint's answer (the status API's `calls`).
    */
   constructor(
     private readonly netlink: Pick<NetlinkHandle, 'deleteLinks'>,
     private readonly delayMs = 0,
+    private readonly onDeleted?: (ms: number) => void,
   ) {}
 
   /** Resolves once the link is gone (or was already). */
   delete(name: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ name, resolve, reject });
+      const queuedAt = process.hrtime.bigint();
+      const done = () => {
+        this.onDeleted?.(Number(process.hrtime.bigint() - queuedAt) / 1e6);
+        resolve();
+      };
+      this.queue.push({ name, resolve: done, reject });
       if (!this.running) void this.drain();
     });
   }

@@ -16,7 +16,7 @@ export const OPS = [
   'createVeth',
   'deleteLink',
   'deleteLinks',
-  'retireLink',
+  'detachLink',
   'setLinkUp',
   'setLinkDown',
   'setMtu',

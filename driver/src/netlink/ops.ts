@@ -23,7 +23,6 @@ import {
   invalidIfName,
   newBridgeRequest,
   newVethRequest,
-  renameLinkRequest,
   RT_TABLE_MAIN,
   setGroupRequest,
   setLinkRequest,
@@ -32,7 +31,7 @@ import {
 import type { NetlinkMessage } from './message';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
-import { EEXIST, ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
 /** Link groups tsnet uses for batched deletion sit above this (0 is the default group). */
@@ -178,31 +177,19 @@ export class NetlinkOps {
   }
 
   /**
-   * Takes a link out of use at once, for a deletion that follows later: down and off its bridge
-   * (one request), then renamed to `retiredName`, which frees its name (the deletion itself waits
-   * for RCU grace periods). False when the link was already gone. A leftover of that name is
-   * deleted first.
+   * Takes a link out of use at once: down and off its bridge, in one request (its deletion
+   * follows later). False when the link was already gone.
    */
-  retireLink(name: string, retiredName: string): boolean {
-    const what = `retire link ${name} as ${retiredName}`;
-    checkName('retireLink', what, name, retiredName);
-    return named('retireLink', what, () => {
-      try {
-        this.send(detachLinkRequest(name));
-      } catch (e) {
-        if (e instanceof KernelError && e.errno === ENODEV) return false;
-        throw e;
-      }
-      const index = decodeLink(this.send(getLinkRequest(name))[0]).index;
-      try {
-        this.send(renameLinkRequest(index, retiredName));
-      } catch (e) {
-        if (!(e instanceof KernelError && e.errno === EEXIST)) throw e;
-        this.send(deleteLinkRequest(retiredName));
-        this.send(renameLinkRequest(index, retiredName));
-      }
+  detachLink(name: string): boolean {
+    const what = `take link ${name} down and off its bridge`;
+    checkName('detachLink', what, name);
+    try {
+      this.send(detachLinkRequest(name));
       return true;
-    });
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === ENODEV) return false;
+      throw asNetlinkError('detachLink', what, e);
+    }
   }
 
   /**

@@ -170,11 +170,6 @@ export function detachLinkRequest(name: string): Request {
   return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: 0, change: IFF_UP }), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_MASTER, 0)])]) };
 }
 
-/** RTM_SETLINK by ifindex renaming a link (the kernel refuses while it is up). */
-export function renameLinkRequest(index: number, name: string): Request {
-  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index }), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
-}
-
 /**
  * RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once; the same
  * request sets it down and takes it off its bridge, so it carries nothing from then on.
