@@ -100,10 +100,30 @@ describe('DeleteEndpoint answers before the kernel and the disk; a new endpoint 
     assert.equal(old.up, false, 'the old veth is down');
     assert.equal((await link(vethHostName(B)))?.masterIndex, bridge?.index, 'the new veth is a port of the bridge');
 
-    open();
+  });
+
+  it('fifty endpoints joined, left and removed in parallel: every answer without a netlink request, the deletions still held back', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `d${String(i).padStart(2, '0')}${A.slice(3)}`);
+    for (const [i, id] of ids.entries()) await driver.createEndpoint({ NetworkID: NET, EndpointID: id, Interface: { Address: `10.231.244.${10 + i}/24` } });
+    for (const id of ids) await driver.join({ NetworkID: NET, EndpointID: id, SandboxKey: '/var/run/docker/netns/tst-defer' });
+    for (const id of ids) await driver.leave({ NetworkID: NET, EndpointID: id });
+    calls.length = 0;
+    await Promise.all(ids.map((id) => driver.deleteEndpoint({ NetworkID: NET, EndpointID: id })));
+    assert.deepEqual(calls, [], 'no DeleteEndpoint (nor Leave) made a netlink request before answering');
+    const names = new Set((await place.netlink.listLinks()).map((l) => l.name));
+    assert.deepEqual(ids.map(vethHostName).filter((n) => !names.has(n)), [], 'every veth still exists: its deletion is held back');
+  });
+
+  it('a network removal waits for its pending deletions', async () => {
     await driver.deleteEndpoint({ NetworkID: NET, EndpointID: B });
     await driver.deleteEndpoint({ NetworkID: NET, EndpointID: C });
-    await driver.deleteNetwork(NET);
+    let removed = false;
+    const removal = driver.deleteNetwork(NET).then(() => (removed = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(removed, false, 'DeleteNetwork answered while 53 veth deletions were held back');
+    assert.ok(await link(driver.state.networks[NET]?.config.bridge ?? 'gone'), 'the bridge is still there');
+    open();
+    await removal;
     const left = (await place.netlink.listLinks()).map((l) => l.name).filter((n) => /^(tsn-|tsv|tsc|tsx)/.test(n));
     assert.deepEqual(left, [], 'the network removal waited for the pending deletions: nothing is left');
   });
