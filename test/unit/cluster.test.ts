@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { blockAddresses, blockOf, parsePool, poolBlocks } from '@tsnet/driver/dist/cluster/blocks';
 import { parseClusterConfig, vtepMac } from '@tsnet/driver/dist/cluster/config';
 import { ClusterIpam, type IpamCoordinator } from '@tsnet/driver/dist/cluster/ipam';
-import { EtcdUnavailable } from '@tsnet/driver/dist/cluster/etcd';
+import { EtcdUnavailable, etcdOptions, WATCH_RECONNECT_MAX_MS } from '@tsnet/driver/dist/cluster/etcd';
 import { fdbRequest, neighbourRequest, newVxlanRequest, onlinkRouteRequest, RTPROT_TSNET, RTNH_F_ONLINK, RTM_NEWNEIGH } from '@tsnet/driver/dist/cluster/rtnl';
 import { underlayCommands } from '@tsnet/driver/dist/cluster/underlay-filter';
 import { applyNetworkCommands, emptySnapshot } from '@tsnet/driver/dist/firewall/rules';
@@ -273,5 +273,27 @@ describe('cluster: tsnet inspect marks remote peers', () => {
     assert.equal(where[2].remote!.host, '192.0.2.12');
     assert.equal(where[2].remote!.block, '10.60.0.64/26');
     assert.equal(remoteHostsOf({ ...net, options: { ...net.options, raw: {} } } as never, 'local', status as never).length, 0, 'a local network has no remote hosts');
+  });
+});
+
+describe('cluster: etcd client options', () => {
+  it('re-opens a dropped watch stream and connection within a second, however long etcd was away (the defaults back off to 30 s and 120 s)', () => {
+    const cfg = parseClusterConfig({ etcd: 'http://127.0.0.1:2379' }, {});
+    assert.ok(cfg);
+    const opts = etcdOptions(cfg, () => true);
+    const first = opts.faultHandling?.watchBackoff;
+    assert.ok(first, 'no watch back-off set');
+    // As etcd3's watch manager uses it: next() for each wait after the one before.
+    let b = first.next(undefined);
+    const delays: number[] = [];
+    for (let i = 0; i < 200 && b; i++) {
+      delays.push(b.duration);
+      b = b.next(undefined) ?? b;
+    }
+    assert.equal(delays.length, 200);
+    assert.ok(Math.max(...delays) <= WATCH_RECONNECT_MAX_MS, `longest wait ${Math.max(...delays)} ms`);
+    assert.ok(WATCH_RECONNECT_MAX_MS <= 1000);
+    assert.ok(delays.every((d) => d > 0));
+    assert.equal(opts.grpcOptions?.['grpc.max_reconnect_backoff_ms'], WATCH_RECONNECT_MAX_MS, 'gRPC reconnects back off up to 120 s by default');
   });
 });
