@@ -10,7 +10,7 @@
  * bridge with its gateway addresses becomes a "recovered" network known by its ID prefix, which
  * dockerd's next request on it completes.
  */
-import { BRIDGE_PREFIX, cidrToString, parseCidr, parseNetworkRequest, VETH_CONTAINER_PREFIX, VETH_HOST_PREFIX, VETH_RETIRED_PREFIX, vethContainerName, type NetworkConfig } from '@tsnet/shared';
+import { BRIDGE_PREFIX, cidrToString, isTsnetLinkName, parseCidr, parseNetworkRequest, VETH_HOST_PREFIX, vethContainerName, type NetworkConfig } from '@tsnet/shared';
 import type { LinkInfo } from '../netlink/types';
 import { records, type EndpointRecord } from '../state/types';
 import { toRule, type Driver, type DriverDeps } from './driver';
@@ -106,7 +106,7 @@ export async function reconcile(driver: Driver, deps: DriverDeps, storeLost: boo
       .filter((i): i is number => i !== undefined),
   );
   for (const l of links) {
-    const named = l.name.startsWith(BRIDGE_PREFIX) || l.name.startsWith(VETH_HOST_PREFIX) || l.name.startsWith(VETH_CONTAINER_PREFIX) || l.name.startsWith(VETH_RETIRED_PREFIX);
+    const named = isTsnetLinkName(l.name);
     // Only this driver's own leftovers: journalled before creation (or removal), ports of its own
     // bridges, or (store lost) host-side veths on no bridge (every bridge was adopted by the
     // recovery, with the veths on it).
