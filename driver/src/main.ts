@@ -79,9 +79,6 @@ function options() {
  */
 const PLUGIN_KEEPALIVE_TIMEOUT_MS = 10 * 60_000;
 
-/** The status API's `calls` entry timing each veth's deletion from DeleteEndpoint's answer. */
-const VETH_DELETION = 'VethDeletedAfterDeleteEndpoint';
-
 function listenPlugin(app: ReturnType<typeof createApp>, socketPath: string): Promise<Server> {
   return listenPluginSocket(app, socketPath).then((s) => {
     s.keepAliveTimeout = PLUGIN_KEEPALIVE_TIMEOUT_MS;
@@ -163,10 +160,8 @@ async function main(): Promise<void> {
     cluster = new Cluster(opts.cluster, await detectUnderlay(netlink, opts.cluster.hostAddress), opts.stateDir, log);
     await cluster.start();
   }
-  const metrics = new Metrics();
   const deps = {
-    // Timed like a call: how long after DeleteEndpoint's answer the kernel had deleted the veth.
-    reaper: new LinkReaper(reaperNetlink, deleteDelayMs, (ms) => metrics.record(VETH_DELETION, ms, false)),
+    reaper: new LinkReaper(reaperNetlink, deleteDelayMs),
     netlink,
     conntrack,
     firewall,
@@ -182,6 +177,7 @@ async function main(): Promise<void> {
   const rec = await reconcile(driver, deps, loaded.quarantined.length > 0, loaded.orphanEndpoints);
   warnings.push(...rec.warnings);
 
+  const metrics = new Metrics();
   const startedAt = new Date();
   const report = async (): Promise<StatusReport> => ({
     version: VERSION,

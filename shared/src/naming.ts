@@ -7,7 +7,7 @@ export const IFNAMSIZ_MAX = 15;
 export const BRIDGE_PREFIX = 'tsn-';
 export const VETH_HOST_PREFIX = 'tsv';
 export const VETH_CONTAINER_PREFIX = 'tsc';
-/** A removed endpoint's host veth as tsnet before 0.1 (session 4) renamed it while the kernel deleted it; still recognised so such leftovers are deleted after an upgrade. */
+/** A removed endpoint's host veth, detached and renamed while the kernel deletes it. */
 export const VETH_RETIRED_PREFIX = 'tsx';
 /** The nftables table (family inet) holding tsnet's NAT and filtering. */
 export const NFT_TABLE = 'tsnet';
@@ -31,7 +31,7 @@ export function vethContainerName(endpointId: string): string {
   return VETH_CONTAINER_PREFIX + endpointId.slice(0, 11);
 }
 
-/** The name an earlier tsnet gave a removed endpoint's host veth until the kernel deleted it (see VETH_RETIRED_PREFIX). */
+/** The name a host veth takes when its endpoint is removed, until the kernel has deleted it. */
 export function vethRetiredName(hostVeth: string): string {
   return VETH_RETIRED_PREFIX + hostVeth.slice(VETH_HOST_PREFIX.length);
 }

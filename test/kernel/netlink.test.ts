@@ -106,19 +106,6 @@ describe('netlink adapter (kernel, inside test namespaces)', function () {
       for (const name of ['tsbr1', 'tsv1', 'tsv2']) await h().deleteLink(name).catch(() => undefined);
     });
 
-    it('the kernel echoes a veth\'s creation with the new link (NLM_F_ECHO), so its bridge-port flags need no lookup of its ifindex', () => {
-      // The worker's own request, sent from a process inside the test namespace.
-      const script = `
-        const { NetlinkSocket, NETLINK_ROUTE } = require(${JSON.stringify(require.resolve('@tsnet/driver/dist/netlink/socket'))});
-        const { newVethRequest, decodeLink } = require(${JSON.stringify(require.resolve('@tsnet/driver/dist/netlink/rtnl'))});
-        const r = newVethRequest('tsv2', 'tsc2', { up: true, echo: true });
-        const s = new NetlinkSocket(NETLINK_ROUTE);
-        console.log(JSON.stringify(s.request(r.type, r.flags, r.payload).map((m) => decodeLink(m))));`;
-      const echoed = JSON.parse(execFileSync('ip', ['netns', 'exec', A().name, process.execPath, '-e', script], { encoding: 'utf8' })) as { name: string; index: number }[];
-      const [seen] = ipJson<IpLink[]>(A(), 'link', 'show', 'tsv2');
-      assert.deepEqual(echoed.filter((l) => l.name === 'tsv2').map((l) => l.index), [seen.ifindex], `the creation's replies name tsv2 with its ifindex: ${JSON.stringify(echoed)}`);
-    });
-
     it('creates a bridge with an mtu', async () => {
       await h().createBridge('tsbr1', { mtu: 1400 });
       const br = await h().getLink('tsbr1');

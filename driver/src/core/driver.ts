@@ -15,6 +15,7 @@ import {
   checkEndpointOptions,
   vethContainerName,
   vethHostName,
+  vethRetiredName,
   OptionError,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
@@ -103,8 +104,6 @@ export class Driver {
   private readonly reaper: LinkReaper;
   /** Interface names whose deferred deletion (after DeleteEndpoint answered) has not finished. */
   private readonly retiring = new Map<string, Promise<void>>();
-  /** Address and MAC keys (wireKeys) of removed endpoints whose veth is not deleted yet, to its host end. */
-  private readonly departing = new Map<string, string>();
 
   constructor(private readonly deps: DriverDeps) {
     this.repository = new StateRepository(deps.state, deps.store);
@@ -296,11 +295,6 @@ export class Driver {
         for (const n of names) this.creatingLinks.add(n);
         try {
           for (const n of names) await this.retiring.get(n);
-          // A removed endpoint of this network with this address or MAC whose veth is not deleted
-          // yet: its port leaves the bridge before this one's comes up, so no frame for the
-          // address goes to the old port. One request, queued before this veth's creation.
-          const departing = new Set(wireKeys(net.config.id, ep).map((k) => this.departing.get(k)));
-          for (const old of departing) if (old !== undefined) await this.deps.netlink.detachLink(old);
           const what = `endpoint ${ep.id.slice(0, 12)}`;
           for (const n of names) this.checkLinkRecords(n, what);
           // The journal names the pair by its host end. Whether it was there before this call
@@ -384,29 +378,26 @@ export class Driver {
       const net = this.networkForRequest(req.NetworkID);
       const ep = this.endpointForRequest(net, req.EndpointID);
       await this.removePortMaps(net, ep);
-      // Docker needs nothing of the veth any more: after Leave its container end is back in the
-      // host namespace, down and without addresses, so the host end has no carrier. The answer
-      // waits for neither the kernel nor the disk. The journal line is written now (a kill -9
-      // cannot undo a write(2); it throws before anything changed when it cannot be written) and
-      // fdatasync'd in the journal's next group commit; it makes the removal survive a crash and
-      // names the veth for reconcile. The veth is taken down, off the bridge and deleted after
-      // the answer, batched with others, in a netlink worker of its own (LinkReaper).
-      this.deps.store.journalDeletion(ep.id, ep.hostVeth, net.config.id).catch((e) => this.deps.log.error({ endpoint: ep.id, err: String(e) }, 'could not make the removal\'s journal line durable'));
+      // Docker needs nothing of the veth any more (after Leave its container end is back in the
+      // host namespace without addresses). Before the answer it is only taken out of use: down,
+      // off the bridge and renamed (well under a millisecond); the kernel's deletion, which waits
+      // for RCU grace periods (~15-30 ms), runs after the answer, batched with others, in a
+      // netlink worker of its own. The journal line makes the removal durable and names the veth
+      // (under both names) for reconcile, should the driver die before the deletion ran.
+      await this.deps.store.journalDeletion(ep.id, ep.hostVeth, net.config.id);
+      const retired = vethRetiredName(ep.hostVeth);
+      const present = await this.deps.netlink.retireLink(ep.hostVeth, retired);
       this.repository.removeEndpoint(net, ep.id);
       this.unjoined.delete(ep.id);
       this.saveLater(this.repository.markEndpointDirty(ep.id));
-      const gone = this.reaper.delete(ep.hostVeth);
-      const settled = gone.catch(() => undefined);
-      // Until the kernel has deleted the pair, a CreateEndpoint that needs the same names (an ID
-      // with the same first 11 hex digits) waits for it, and one that reuses its address or MAC
-      // on this network takes it off the bridge first (departing).
+      // The container end keeps its name until the kernel deletes the pair: a CreateEndpoint
+      // that needs the same names (an ID with the same first 11 hex digits) waits for it.
+      const gone = present ? this.reaper.delete(retired) : Promise.resolve();
       const names = [ep.hostVeth, ep.containerVeth];
-      const keys = wireKeys(net.config.id, ep);
+      const settled = gone.catch(() => undefined);
       for (const n of names) this.retiring.set(n, settled);
-      for (const k of keys) this.departing.set(k, ep.hostVeth);
       void settled.then(() => {
         for (const n of names) if (this.retiring.get(n) === settled) this.retiring.delete(n);
-        for (const k of keys) if (this.departing.get(k) === ep.hostVeth) this.departing.delete(k);
       });
       this.background.run(net.config.id, async () => {
         await gone;
@@ -757,13 +748,6 @@ function dedupeBindings(bindings: PortBinding[]): PortBinding[] {
     seen.add(k);
     return true;
   });
-}
-
-/** What an endpoint is known by on its network's wire: its addresses and its MAC. */
-function wireKeys(networkId: string, ep: Pick<EndpointRecord, 'ipv4' | 'ipv6' | 'mac'>): string[] {
-  const keys = [ep.ipv4, ep.ipv6].filter((a): a is string => !!a).map((a) => `${networkId}|${a.split('/')[0]}`);
-  if (ep.mac) keys.push(`${networkId}|${ep.mac.toLowerCase()}`);
-  return keys;
 }
 
 /** The kernel refused a veth's names (EEXIST): looked at before anything else is decided. */

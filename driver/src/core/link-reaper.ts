@@ -3,9 +3,8 @@
  * for ~15-30 ms (RCU grace periods), and nothing needs the link gone before DeleteEndpoint
  * answers. Names queued while a deletion is under way are deleted together in the next kernel
  * transaction (one set of grace periods for the whole batch), so 50 containers removed at once
- * cost a few deletions, not 50. Each link is set down and taken off its bridge in the request
- * that puts it into the batch's link group. The caller journals each name first, so a crash
- * before the deletion leaks nothing: reconcile removes journalled links that no record owns.
+ * cost a few deletions, not 50. The caller journals each name first, so a crash before the
+ * deletion leaks nothing: reconcile removes journalled links that no record owns.
  */
 import type { NetlinkHandle } from '../netlink/types';
 
@@ -22,24 +21,16 @@ export class LinkReaper {
   /**
    * @param delayMs wait before each batch; 0 in production. Tests set it (TSNET_TEST_HOOKS=1 and
    * TSNET_TEST_VETH_DELETE_DELAY_MS) to kill the driver between the reply and the deletion.
-   * @param onDeleted told, for each link deleted, how long after it was queued (ms): how long a
-   * removed container's veth outlives DeleteEndpoint's answer (the status API's `calls`).
    */
   constructor(
     private readonly netlink: Pick<NetlinkHandle, 'deleteLinks'>,
     private readonly delayMs = 0,
-    private readonly onDeleted?: (ms: number) => void,
   ) {}
 
   /** Resolves once the link is gone (or was already). */
   delete(name: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const queuedAt = process.hrtime.bigint();
-      const done = () => {
-        this.onDeleted?.(Number(process.hrtime.bigint() - queuedAt) / 1e6);
-        resolve();
-      };
-      this.queue.push({ name, resolve: done, reject });
+      this.queue.push({ name, resolve, reject });
       if (!this.running) void this.drain();
     });
   }

@@ -48,8 +48,8 @@ export class WorkerHandle implements NetlinkHandle {
   deleteLinks(names: string[]): Promise<string[]> {
     return this.op('deleteLinks', names);
   }
-  detachLink(name: string): Promise<boolean> {
-    return this.op('detachLink', name);
+  retireLink(name: string, retiredName: string): Promise<boolean> {
+    return this.op('retireLink', name, retiredName);
   }
   setLinkUp(name: string): Promise<void> {
     return this.op('setLinkUp', name);

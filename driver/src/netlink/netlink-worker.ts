@@ -16,7 +16,7 @@ export const OPS = [
   'createVeth',
   'deleteLink',
   'deleteLinks',
-  'detachLink',
+  'retireLink',
   'setLinkUp',
   'setLinkDown',
   'setMtu',

@@ -23,15 +23,15 @@ import {
   invalidIfName,
   newBridgeRequest,
   newVethRequest,
+  renameLinkRequest,
   RT_TABLE_MAIN,
   setGroupRequest,
   setLinkRequest,
   type Request,
 } from './rtnl';
-import type { NetlinkMessage } from './message';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
 import { decodeInetDiag, inetDiagRequest } from './sockdiag';
-import { ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
+import { EEXIST, ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
 /** Link groups tsnet uses for batched deletion sit above this (0 is the default group). */
@@ -142,21 +142,18 @@ export class NetlinkOps {
     checkName('createVeth', what, hostName, peerName);
     named('createVeth', what, () => {
       const masterIndex = opts.master === undefined ? undefined : this.indexOf(opts.master, 'master');
-      const flags = masterIndex !== undefined && (opts.hairpin !== undefined || opts.isolated !== undefined);
       let nsFd: number | undefined;
-      let echoed: NetlinkMessage[];
       try {
         if (opts.peerNetnsPath !== undefined) nsFd = fs.openSync(opts.peerNetnsPath, fs.constants.O_RDONLY);
-        echoed = this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true, echo: flags }));
+        this.send(newVethRequest(hostName, peerName, { mtu: opts.mtu, masterIndex, peerMac: opts.peerMac, peerNetnsFd: nsFd, up: true }));
       } finally {
         if (nsFd !== undefined) fs.closeSync(nsFd);
       }
-      if (!flags) return;
+      if (masterIndex === undefined || (opts.hairpin === undefined && opts.isolated === undefined)) return;
       // In this thread, not through sysfs on the driver's: a brport write spins on the rtnl lock
       // (restart_syscall) while a veth deletion holds it. A pair whose flags failed is not left.
       try {
-        // The echoed creation names the new link's ifindex: one rtnl request fewer than asking.
-        const index = echoed.map((m) => decodeLink(m)).find((l) => l.name === hostName)?.index ?? decodeLink(this.send(getLinkRequest(hostName))[0]).index;
+        const index = decodeLink(this.send(getLinkRequest(hostName))[0]).index;
         this.send(bridgePortRequest(index, { hairpin: opts.hairpin, isolated: opts.isolated }));
       } catch (e) {
         try {
@@ -177,25 +174,37 @@ export class NetlinkOps {
   }
 
   /**
-   * Takes a link out of use at once: down and off its bridge, in one request (its deletion
-   * follows later). False when the link was already gone.
+   * Takes a link out of use at once, for a deletion that follows later: down, off its bridge and
+   * renamed to `retiredName` (three short requests; the deletion itself waits for RCU grace
+   * periods). False when the link was already gone. A leftover of that name is deleted first.
    */
-  detachLink(name: string): boolean {
-    const what = `take link ${name} down and off its bridge`;
-    checkName('detachLink', what, name);
-    try {
-      this.send(detachLinkRequest(name));
+  retireLink(name: string, retiredName: string): boolean {
+    const what = `retire link ${name} as ${retiredName}`;
+    checkName('retireLink', what, name, retiredName);
+    return named('retireLink', what, () => {
+      let index: number;
+      try {
+        index = decodeLink(this.send(getLinkRequest(name))[0]).index;
+      } catch (e) {
+        if (e instanceof KernelError && e.errno === ENODEV) return false;
+        throw e;
+      }
+      this.send(detachLinkRequest(index));
+      try {
+        this.send(renameLinkRequest(index, retiredName));
+      } catch (e) {
+        if (!(e instanceof KernelError && e.errno === EEXIST)) throw e;
+        this.send(deleteLinkRequest(retiredName));
+        this.send(renameLinkRequest(index, retiredName));
+      }
       return true;
-    } catch (e) {
-      if (e instanceof KernelError && e.errno === ENODEV) return false;
-      throw asNetlinkError('detachLink', what, e);
-    }
+    });
   }
 
   /**
    * Deletes several links in one kernel transaction: each is put into a link group of its own
-   * (random, so no other link is in it), set down and taken off its bridge in the same request,
-   * and the group is deleted. Returns the names that were already gone.
+   * (random, so no other link is in it) and the group is deleted. Returns the names that were
+   * already gone.
    */
   deleteLinks(names: string[]): string[] {
     const what = `delete links ${names.join(', ')}`;

@@ -24,7 +24,6 @@ import {
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
-  NLM_F_ECHO,
   NLM_F_EXCL,
   NLM_F_REQUEST,
   parseAttrs,
@@ -122,11 +121,6 @@ export interface VethRequestOptions {
   peerNetnsFd?: number;
   /** Set IFF_UP on the host end in the same message. */
   up?: boolean;
-  /**
-   * NLM_F_ECHO: the kernel (6.3 and later) sends the new host end's RTM_NEWLINK back before the
-   * ack, so its ifindex is known without another request. Older kernels ignore the flag.
-   */
-  echo?: boolean;
 }
 
 /** One RTM_NEWLINK creating both ends: host end attached, sized and up; the peer sized, addressed and placed. */
@@ -146,7 +140,7 @@ export function newVethRequest(hostName: string, peerName: string, opts: VethReq
     ]),
   );
   const up = opts.up ? IFF_UP : 0;
-  return { type: RTM_NEWLINK, flags: CREATE_FLAGS | (opts.echo ? NLM_F_ECHO : 0), payload: Buffer.concat([encodeIfInfoMsg({ flags: up, change: up }), encodeAttrs(attrs)]) };
+  return { type: RTM_NEWLINK, flags: CREATE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: up, change: up }), encodeAttrs(attrs)]) };
 }
 
 /**
@@ -165,21 +159,19 @@ export function deleteLinkRequest(name: string): Request {
   return { type: RTM_DELLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
 }
 
-/** RTM_SETLINK by name: down and off its bridge (IFLA_MASTER 0), so it carries nothing more. */
-export function detachLinkRequest(name: string): Request {
-  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ flags: 0, change: IFF_UP }), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_MASTER, 0)])]) };
+/** RTM_SETLINK by ifindex: down and off its bridge (IFLA_MASTER 0), so it carries nothing more. */
+export function detachLinkRequest(index: number): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index, flags: 0, change: IFF_UP }), encodeAttrs([Attr.u32(IFLA_MASTER, 0)])]) };
 }
 
-/**
- * RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once; the same
- * request sets it down and takes it off its bridge, so it carries nothing from then on.
- */
+/** RTM_SETLINK by ifindex renaming a link (the kernel refuses while it is up). */
+export function renameLinkRequest(index: number, name: string): Request {
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({ index }), encodeAttrs([Attr.string(IFLA_IFNAME, name)])]) };
+}
+
+/** RTM_SETLINK putting a link into a link group (IFLA_GROUP), to delete several at once. */
 export function setGroupRequest(name: string, group: number): Request {
-  return {
-    type: RTM_SETLINK,
-    flags: CHANGE_FLAGS,
-    payload: Buffer.concat([encodeIfInfoMsg({ flags: 0, change: IFF_UP }), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_MASTER, 0), Attr.u32(IFLA_GROUP, group)])]),
-  };
+  return { type: RTM_SETLINK, flags: CHANGE_FLAGS, payload: Buffer.concat([encodeIfInfoMsg({}), encodeAttrs([Attr.string(IFLA_IFNAME, name), Attr.u32(IFLA_GROUP, group)])]) };
 }
 
 /**

@@ -92,9 +92,9 @@ export interface NetlinkHandle {
   createVeth(hostName: string, peerName: string, opts?: VethOptions): Promise<void>;
   /** Deletes a link (for veth, the peer goes too). Throws NetlinkError(ENODEV) if absent. */
   deleteLink(name: string): Promise<void>;
-  /** Sets a link down and off its bridge in one request (its deletion follows later); false if it was gone. */
-  detachLink(name: string): Promise<boolean>;
-  /** Deletes several links in one kernel transaction (each down and off its bridge first); returns the names that were already gone. */
+  /** Sets a link down, off its bridge, and renames it (for a deletion later); false if it was gone. */
+  retireLink(name: string, retiredName: string): Promise<boolean>;
+  /** Deletes several links in one kernel transaction; returns the names that were already gone. */
   deleteLinks(names: string[]): Promise<string[]>;
   setLinkUp(name: string): Promise<void>;
   setLinkDown(name: string): Promise<void>;

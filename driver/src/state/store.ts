@@ -7,13 +7,12 @@
  *                                               crash that loses the page cache loses the link too)
  *                                `!name`        a link of that name turned out to exist and not
  *                                               be tsnet's: the `+name` before it is void
- *                                `-<id> <veth>` an endpoint removed; its veth is deleted after
- *                                               the reply (this line is written before the
- *                                               reply, so a kill -9 of the driver cannot lose
- *                                               the removal, and names the veth, also under the
- *                                               tsx… name earlier versions renamed it to, for
- *                                               reconcile should a crash come first)
- * Deletion lines are fdatasync'd after the reply (parallel ones share one). Each file is replaced atomically, so
+ *                                `-<id> <veth>` an endpoint removed; its veth is renamed tsx…
+ *                                               and deleted after the reply (this line makes the
+ *                                               removal durable before its file is, and names
+ *                                               the veth, under both names, for reconcile
+ *                                               should a crash come first)
+ * Deletion lines are fdatasync'd (parallel ones share one). Each file is replaced atomically, so
  * a kill -9 at any instant leaves every object either old or new: a network file through a
  * temporary file, fsync, rename, fsync of the directory; an endpoint file is written to its
  * temporary file and renamed at once on the driver's thread (microseconds, no thread-pool trip)
@@ -280,18 +279,19 @@ export class Store {
   }
 
   /**
-   * Records that an endpoint is gone and its veth is to be deleted: at the next start the
-   * endpoint's record is dropped (should its file still be there) and the veth is removed by
-   * reconcile (should the deletion not have run). The line is written at once, on the calling
-   * thread (a kill -9 of the driver cannot undo a write(2)); throws when it could not be. The
-   * promise resolves once it is on disk (fdatasync'd in the journal's next group commit). The
-   * endpoint's file is removed with a later save.
+   * Records durably that an endpoint is gone and its veth is to be deleted: at the next start
+   * the endpoint's record is dropped (should its file still be there) and the veth is removed
+   * by reconcile (should the deletion not have run). The file is removed with a later save.
    */
   journalDeletion(endpointId: string, hostVeth: string, networkId?: string): Promise<void> {
     safe(endpointId);
     if (networkId !== undefined) safe(networkId);
     const line = deletionLine(endpointId, hostVeth, networkId);
-    this.appendNow(line);
+    try {
+      this.appendNow(line);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.liveDeletions.set(line, (this.liveDeletions.get(line) ?? 0) + 1);
     return this.syncJournal();
   }
