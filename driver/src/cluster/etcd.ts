@@ -38,7 +38,7 @@ export class EtcdUnavailable extends Error {
   }
 }
 
-/** Longest wait between two attempts to re-open the watch stream while etcd is away. */
+/** Longest wait between two attempts to reconnect to etcd (the gRPC connection and the watch stream) while it is away. */
 export const WATCH_RECONNECT_MAX_MS = 1000;
 
 export function connectEtcd(cfg: ClusterConfig): Etcd3 {
