@@ -19,6 +19,9 @@ npx tsc -b test
 cleanup() {
   local rc=$?
   bash scripts/plugin.sh remove || true
+  # plugin.sh keeps a removed plugin's state (users upgrade through it); the test plugin's is the
+  # test's own, and a later install would bring back whatever networks a failed run left in it.
+  if [ "$TSNET_PLUGIN_NAME" = tsnetp ] && [ -z "${TSNET_PLUGIN_STATE_DIR:-}" ]; then rm -rf /var/lib/tsnetp /run/tsnetp; fi
   exit $rc
 }
 trap cleanup EXIT
