@@ -1,0 +1,91 @@
+/**
+ * What stays off the answer's path (issue 17): Join and a Leave without port maps answer before
+ * the endpoint file is written (it is informative only) and the write follows at once; the
+ * remote API's answers carry no ETag or other work dockerd does not read.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseNetworkRequest, PLUGIN_CONTENT_TYPE } from '@tsnet/shared';
+import { createApp } from '@tsnet/driver/dist/api/app';
+import { Driver } from '@tsnet/driver/dist/core/driver';
+import { Metrics } from '@tsnet/driver/dist/core/metrics';
+import { Store } from '@tsnet/driver/dist/state/store';
+import { records, type EndpointRecord, type NetworkRecord } from '@tsnet/driver/dist/state/types';
+
+const NET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const EP = 'e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff';
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('reply path: work the answer does not wait for', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-unit-reply-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const onDisk = () => JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', `${EP}.json`), 'utf8')) as { joined: boolean; sandboxKey?: string };
+
+  it('Join and a Leave without port maps answer before the endpoint file is written; the write follows right after', async () => {
+    const store = new Store(dir);
+    const { state } = store.load();
+    store.bind(() => state);
+    const config = parseNetworkRequest({ NetworkID: NET, Options: {}, IPv4Data: [{ Pool: '10.231.253.0/24', Gateway: '10.231.253.1/24' }] });
+    const net: NetworkRecord = { config, bridgeAdopted: false, createdAt: 'x', endpoints: records() };
+    const ep: EndpointRecord = { id: EP, networkId: NET, hostVeth: 'tsve0e1e2e3e4e', containerVeth: 'tsce0e1e2e3e4e', mac: '02:42:0a:e7:fd:02', ipv4: '10.231.253.2/24', joined: false, ports: [], createdAt: 'x' };
+    state.networks[NET] = net;
+    net.endpoints[EP] = ep;
+    await store.markNetworkDirty(NET).markEndpointDirty(EP).save();
+    let lookups = 0;
+    const netlink = { getLink: async (name: string) => (lookups++, { name, index: 7, kind: 'veth' }) };
+    const driver = new Driver({ store, state, log: quiet, netlink } as never);
+
+    const answer = await driver.join({ NetworkID: NET, EndpointID: EP, SandboxKey: '/var/run/docker/netns/x', Options: {} });
+    assert.equal(answer.Gateway, '10.231.253.1');
+    assert.equal(lookups, 1, 'the veth was looked up in the kernel (not created by this process)');
+    assert.equal(onDisk().joined, false, 'answered before the endpoint file was written');
+    await new Promise((r) => setImmediate(r));
+    await store.close();
+    assert.deepEqual([onDisk().joined, onDisk().sandboxKey], [true, '/var/run/docker/netns/x'], 'written right after the answer');
+
+    await driver.leave({ NetworkID: NET, EndpointID: EP });
+    assert.equal(onDisk().joined, true, 'answered before the endpoint file was written');
+    await new Promise((r) => setImmediate(r));
+    await store.close();
+    assert.deepEqual([onDisk().joined, onDisk().sandboxKey], [false, undefined], 'written right after the answer');
+  });
+
+  it('an answer is the JSON body with the plugin content type and its length, and no ETag', async () => {
+    const sock = path.join(dir, 'p.sock');
+    const core = { join: async () => ({ InterfaceName: { SrcName: 'tsce0', DstPrefix: 'eth' } }) };
+    const server = await new Promise<http.Server>((resolve) => {
+      const s = createApp(core as never as Driver, new Metrics(), quiet).listen(sock, () => resolve(s));
+    });
+    try {
+      for (const [body, expected] of [
+        [{ NetworkID: 'n1', EndpointID: 'e1', SandboxKey: '/var/run/docker/netns/x' }, { InterfaceName: { SrcName: 'tsce0', DstPrefix: 'eth' } }],
+        [{ NetworkID: 'n1', EndpointID: 'e1', SandboxKey: 7 }, undefined],
+      ] as const) {
+        const data = JSON.stringify(body);
+        const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
+          const req = http.request({ socketPath: sock, method: 'POST', path: '/NetworkDriver.Join', headers: { 'Content-Length': Buffer.byteLength(data) } }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+          });
+          req.on('error', reject);
+          req.end(data);
+        });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers['content-type'], `${PLUGIN_CONTENT_TYPE}; charset=utf-8`);
+        assert.equal(Number(r.headers['content-length']), Buffer.byteLength(r.text));
+        assert.equal(r.headers.etag, undefined, 'no ETag: dockerd never sends If-None-Match');
+        const parsed = JSON.parse(r.text) as Record<string, unknown>;
+        if (expected) assert.deepEqual(parsed, expected);
+        else assert.match(String(parsed.Err), /^Join: invalid request \(SandboxKey: /);
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
