@@ -55,6 +55,91 @@ describe('reply path: work the answer does not wait for', () => {
     assert.deepEqual([onDisk().joined, onDisk().sandboxKey], [false, undefined], 'written right after the answer');
   });
 
+  /** A store with one network (and, when asked, one endpoint) on disk, and a driver on fakes. */
+  async function setUp(withEndpoint: boolean, deps: object) {
+    const store = new Store(dir);
+    const { state } = store.load();
+    store.bind(() => state);
+    const config = parseNetworkRequest({ NetworkID: NET, Options: {}, IPv4Data: [{ Pool: '10.231.253.0/24', Gateway: '10.231.253.1/24' }] });
+    const net: NetworkRecord = { config, bridgeAdopted: false, createdAt: 'x', endpoints: records() };
+    state.networks[NET] = net;
+    store.markNetworkDirty(NET);
+    if (withEndpoint) {
+      net.endpoints[EP] = { id: EP, networkId: NET, hostVeth: 'tsve0e1e2e3e4e', containerVeth: 'tsce0e1e2e3e4e', mac: '02:42:0a:e7:fd:02', ipv4: '10.231.253.2/24', joined: true, ports: [], createdAt: 'x' };
+      store.markEndpointDirty(EP);
+    }
+    await store.save();
+    return { store, driver: new Driver({ store, state, log: quiet, ...deps } as never) };
+  }
+
+  /** A kernel call that finishes when the test says so. */
+  function held() {
+    let release!: (err?: Error) => void;
+    let calls = 0;
+    const call = () => {
+      calls++;
+      return new Promise<void>((resolve, reject) => (release = (err) => (err ? reject(err) : resolve())));
+    };
+    return { call, release: (err?: Error) => release(err), get calls() { return calls; } };
+  }
+  const endpointFile = path.join('endpoints', `${EP}.json`);
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('CreateEndpoint writes the endpoint file while the kernel makes the veth; a refused veth takes the file away again', async () => {
+    const veth = held();
+    const { store, driver } = await setUp(false, { netlink: { createVeth: veth.call } });
+    const req = { NetworkID: NET, EndpointID: EP, Interface: { Address: '10.231.253.2/24' }, Options: {} };
+    const answer = driver.createEndpoint(req);
+    await tick();
+    await tick();
+    assert.equal(veth.calls, 1);
+    assert.ok(fs.existsSync(path.join(dir, endpointFile)), 'the file is written before the kernel has answered');
+    veth.release();
+    assert.deepEqual(await answer, { Interface: { MacAddress: '02:42:0a:e7:fd:02' } });
+    assert.equal(onDisk().joined, false);
+
+    const EP2 = `f${EP.slice(1)}`;
+    const veth2 = held();
+    const { driver: d2 } = await setUp(false, { netlink: { createVeth: veth2.call, getLink: async () => undefined } });
+    const second = d2.createEndpoint({ ...req, EndpointID: EP2 });
+    await tick();
+    await tick();
+    assert.ok(fs.existsSync(path.join(dir, 'endpoints', `${EP2}.json`)));
+    veth2.release(new Error('injected: the kernel refused'));
+    await assert.rejects(second, /injected: the kernel refused/);
+    assert.ok(!fs.existsSync(path.join(dir, 'endpoints', `${EP2}.json`)), 'the file is gone again');
+    assert.equal(d2.repository.findEndpoint(EP2), undefined, 'and so is the record');
+    await store.close();
+  });
+
+  it('ProgramExternalConnectivity writes the port maps while the kernel programs them; refused maps are taken off the file again', async () => {
+    const add = held();
+    const removed: unknown[] = [];
+    const firewall = { addPortMaps: add.call, removePortMaps: async (r: unknown[]) => void removed.push(...r) };
+    const { store, driver } = await setUp(true, { firewall, boundSockets: async () => [] });
+    const req = { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 18080, HostPortEnd: 18080 }] } };
+    const ports = () => (JSON.parse(fs.readFileSync(path.join(dir, endpointFile), 'utf8')) as { ports: { hostPort: number }[] }).ports.map((p) => p.hostPort);
+    const answer = driver.programExternalConnectivity(req);
+    await tick();
+    await tick();
+    assert.equal(add.calls, 1);
+    assert.deepEqual(ports(), [18080], 'the file holds the map before the kernel has answered');
+    add.release();
+    await answer;
+    assert.deepEqual(ports(), [18080]);
+
+    await driver.revokeExternalConnectivity({ NetworkID: NET, EndpointID: EP });
+    assert.deepEqual(ports(), []);
+    const again = driver.programExternalConnectivity(req);
+    await tick();
+    await tick();
+    assert.deepEqual(ports(), [18080]);
+    add.release(new Error('injected: the kernel refused'));
+    await assert.rejects(again, /injected: the kernel refused/);
+    assert.deepEqual(ports(), [], 'the refused map is off the file again');
+    await store.close();
+  });
+
   it('an answer is the JSON body with the plugin content type and its length, and no ETag', async () => {
     const sock = path.join(dir, 'p.sock');
     const core = { join: async () => ({ InterfaceName: { SrcName: 'tsce0', DstPrefix: 'eth' } }) };

@@ -331,25 +331,17 @@ export class Driver {
             },
             undo: create(false).undo,
           };
-          await runSteps(
-            [
-              createVeth,
-              {
-                name: 'persist endpoint',
-                do: async () => {
-                  // Written before the answer, fsync'd just after (see Store): dockerd does not wait for the disk.
-                  await this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id), { durable: false });
-                  this.settle(ep.hostVeth);
-                  this.unjoined.add(ep.id);
-                },
-                undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
-              },
-            ],
-            (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-          ).catch(async (e) => {
+          await this.sideBySide(createVeth, {
+            name: 'persist endpoint',
+            // Written before the answer, fsync'd just after (see Store): dockerd does not wait for the disk.
+            do: () => this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id), { durable: false }),
+            undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
+          }).catch(async (e) => {
             await this.settleIfGone(ep.hostVeth);
             throw e;
           });
+          this.settle(ep.hostVeth);
+          this.unjoined.add(ep.id);
         } finally {
           for (const n of names) this.creatingLinks.delete(n);
         }
@@ -511,6 +503,19 @@ export class Driver {
   }
 
   private programPorts(net: NetworkRecord, ep: EndpointRecord, previous: PortMapRecord[], planned: PortMapRecord[]): Promise<void> {
+    const program: Step = {
+      name: 'program port maps',
+      do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
+      undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
+    };
+    const record: Step = {
+      // Written before the answer, fsync'd just after (see Store): what loses the page cache
+      // loses the kernel's maps too.
+      name: 'persist port maps',
+      do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
+      undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), () => this.repository.markEndpointDirty(ep.id)),
+    };
+    if (previous.length === 0) return this.sideBySide(program, record);
     return runSteps(
       [
         {
@@ -518,18 +523,8 @@ export class Driver {
           do: () => this.deps.firewall.removePortMaps(previous.map((p) => toRule(net, p))),
           undo: () => this.deps.firewall.addPortMaps(previous.map((p) => toRule(net, p))),
         },
-        {
-          name: 'program port maps',
-          do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
-          undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
-        },
-        {
-          // Written before the answer, fsync'd just after (see Store): the maps are in the kernel
-          // already, and what loses the page cache loses them too.
-          name: 'persist port maps',
-          do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
-          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), () => this.repository.markEndpointDirty(ep.id)),
-        },
+        program,
+        record,
       ],
       (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
     );
@@ -679,6 +674,44 @@ export class Driver {
         .catch((again) => this.deps.log.error({ err: String(again) }, 'could not restore the store after a failed save; it is written again with the next save'));
       throw e;
     }
+  }
+
+  /**
+   * Kernel work (done in a worker thread) and the write of the record describing it, side by
+   * side: the write starts once the kernel request is posted (setImmediate runs after the
+   * microtasks that post it), so the two overlap. A kill -9 at any point is recovered at start
+   * as with the kernel first: a record whose link or port map is missing gets it back from
+   * reconcile, a journalled link no record owns and a port map no record names are removed.
+   * When one of the two fails, the other is undone and the first failure (the kernel's, if
+   * both) is thrown.
+   */
+  private async sideBySide(kernel: Step, record: Step): Promise<void> {
+    const kernelOutcome = Promise.resolve()
+      .then(kernel.do)
+      .then(
+        () => ({ ok: true as const }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+    await new Promise((resolve) => setImmediate(resolve));
+    const recordOutcome = await Promise.resolve()
+      .then(record.do)
+      .then(
+        () => ({ ok: true as const }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+    const k = await kernelOutcome;
+    if (k.ok && recordOutcome.ok) return;
+    const undo = async (step: Step) => {
+      try {
+        await step.undo?.();
+      } catch (err) {
+        this.deps.log.error({ step: step.name, err: String(err) }, 'undo failed');
+      }
+    };
+    if (recordOutcome.ok) await undo(record);
+    if (k.ok) await undo(kernel);
+    if (!k.ok) throw k.err;
+    if (!recordOutcome.ok) throw recordOutcome.err;
   }
 
   /** Writes marked objects soon, without making the caller wait for the disk. */
