@@ -323,7 +323,8 @@ export class Driver {
                 if (!(e instanceof NameTaken)) throw e;
                 if (!journalled) await this.disown(ep.hostVeth);
                 let leftover = false;
-                for (const n of names) leftover = (await this.checkLinkName(n, what, ep.hostVeth, journalled)) || leftover;
+                // The endpoint's own record may be in place already (written side by side).
+                for (const n of names) leftover = (await this.checkLinkName(n, what, ep.hostVeth, journalled, ep.id)) || leftover;
                 if (!leftover) throw appeared();
                 // Ours, journalled by an earlier attempt that could not remove it: replace it.
                 await create(true).do();
@@ -612,18 +613,19 @@ export class Driver {
    * Before creating a link: refuses a name another record owns or a link tsnet did not journal
    * (never delete what is not ours). True when the link exists and is ours to replace.
    */
-  private async checkLinkName(name: string, what: string, journalledAs = name, journalled = this.repository.isPendingLink(journalledAs)): Promise<boolean> {
-    this.checkLinkRecords(name, what);
+  private async checkLinkName(name: string, what: string, journalledAs = name, journalled = this.repository.isPendingLink(journalledAs), forEndpoint?: string): Promise<boolean> {
+    this.checkLinkRecords(name, what, forEndpoint);
     if (!(await this.deps.netlink.getLink(name))) return false;
     if (journalled) return true;
     throw new ConflictError(`${what}: an interface named ${name} already exists and tsnet did not create it, so it will not delete it; remove it (ip link del ${name}) and retry`);
   }
 
-  /** Refuses a link name that a network or endpoint record owns. */
-  private checkLinkRecords(name: string, what: string): void {
+  /** Refuses a link name that a network or endpoint record (other than `forEndpoint`'s) owns. */
+  private checkLinkRecords(name: string, what: string, forEndpoint?: string): void {
     for (const n of this.repository.networks()) {
       if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
       for (const e of Object.values(n.endpoints)) {
+        if (e.id === forEndpoint) continue;
         if (e.hostVeth === name || e.containerVeth === name) {
           throw new ConflictError(`${what}: interface name ${name} is already used by endpoint ${e.id.slice(0, 12)} (endpoint IDs that share their first 11 hex digits share interface names); remove that endpoint or retry with another container`);
         }
