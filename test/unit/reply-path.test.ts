@@ -112,10 +112,10 @@ describe('reply path: work the answer does not wait for', () => {
     await store.close();
   });
 
-  it('ProgramExternalConnectivity writes the port maps while the kernel programs them; refused maps are taken off the file again', async () => {
+  it('ProgramExternalConnectivity and RevokeExternalConnectivity write the port maps while the kernel changes them; a refusal puts the file back', async () => {
     const add = held();
-    const removed: unknown[] = [];
-    const firewall = { addPortMaps: add.call, removePortMaps: async (r: unknown[]) => void removed.push(...r) };
+    const remove = held();
+    const firewall = { addPortMaps: add.call, removePortMaps: remove.call };
     const { store, driver } = await setUp(true, { firewall, boundSockets: async () => [] });
     const req = { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 18080, HostPortEnd: 18080 }] } };
     const ports = () => (JSON.parse(fs.readFileSync(path.join(dir, endpointFile), 'utf8')) as { ports: { hostPort: number }[] }).ports.map((p) => p.hostPort);
@@ -128,8 +128,13 @@ describe('reply path: work the answer does not wait for', () => {
     await answer;
     assert.deepEqual(ports(), [18080]);
 
-    await driver.revokeExternalConnectivity({ NetworkID: NET, EndpointID: EP });
-    assert.deepEqual(ports(), []);
+    const revoked = driver.revokeExternalConnectivity({ NetworkID: NET, EndpointID: EP });
+    await tick();
+    await tick();
+    assert.equal(remove.calls, 1);
+    assert.deepEqual(ports(), [], 'RevokeExternalConnectivity: the file is without the map before the kernel has answered');
+    remove.release();
+    await revoked;
     const again = driver.programExternalConnectivity(req);
     await tick();
     await tick();
@@ -137,6 +142,18 @@ describe('reply path: work the answer does not wait for', () => {
     add.release(new Error('injected: the kernel refused'));
     await assert.rejects(again, /injected: the kernel refused/);
     assert.deepEqual(ports(), [], 'the refused map is off the file again');
+
+    const third = driver.programExternalConnectivity(req);
+    await tick();
+    await tick();
+    add.release();
+    await third;
+    const refused = driver.revokeExternalConnectivity({ NetworkID: NET, EndpointID: EP });
+    await tick();
+    await tick();
+    remove.release(new Error('injected: the kernel refused the removal'));
+    await assert.rejects(refused, /injected: the kernel refused the removal/);
+    assert.deepEqual(ports(), [18080], 'a refused removal puts the map back on the file');
     await store.close();
   });
 

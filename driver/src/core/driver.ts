@@ -536,8 +536,18 @@ export class Driver {
       const net = this.networkForRequest(req.NetworkID);
       const ep = this.endpointForRequest(net, req.EndpointID);
       if (ep.ports.length === 0) return;
-      await this.removePortMaps(net, ep);
-      await this.repository.markEndpointDirty(ep.id).save({ durable: false });
+      const previous = ep.ports;
+      const rules = previous.map((p) => toRule(net, p));
+      await this.sideBySide(
+        { name: 'remove port maps', do: () => this.deps.firewall.removePortMaps(rules), undo: () => this.deps.firewall.addPortMaps(rules) },
+        {
+          // Written before the answer (a restart must not bring the maps back), fsync'd after it.
+          name: 'persist port maps removed',
+          do: () => this.persist(() => (ep.ports = []), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
+          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = []), () => this.repository.markEndpointDirty(ep.id)),
+        },
+      );
+      if (previous.some((p) => p.proto !== 'tcp')) await this.forgetConnections(ep);
     });
   }
 
