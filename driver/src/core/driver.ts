@@ -2,7 +2,8 @@
  * The Driver: the only place that decides. Each remote-API call becomes a list of steps with
  * undos, run under its network's lock (held alone by network calls, shared by endpoint calls) and
  * its endpoint's queue; kernel work goes through the netlink and firewall
- * adapters, and every change is persisted before dockerd hears that it succeeded.
+ * adapters, and every change a restart needs is persisted before dockerd hears that it succeeded
+ * (Join's and a port-less Leave's, which it does not need, right after).
  */
 import {
   cidrsOverlap,
