@@ -176,6 +176,8 @@ async function main(): Promise<void> {
   const driver = new Driver(deps);
   const rec = await reconcile(driver, deps, loaded.quarantined.length > 0, loaded.orphanEndpoints);
   warnings.push(...rec.warnings);
+  // Adds the fast path's missing chains and removes stale ones, now that the records are settled.
+  await cluster?.attachNetworks(() => driver.repository.networks());
 
   const metrics = new Metrics();
   const startedAt = new Date();

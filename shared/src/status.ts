@@ -138,6 +138,8 @@ export interface ClusterStatus {
   remoteRoutes: string[];
   /** Underlay addresses allowed to send VXLAN to this host. */
   allowedVteps: string[];
+  /** The netdev fast path (TSNET_FAST_PATH): bridges whose cross-host traffic takes it, and how many endpoints have its chain. */
+  fastPath?: { enabled: boolean; networks: string[]; endpoints: number };
 }
 
 /** Counters of one network interface of the host (the kernel's link statistics, /sys/class/net/NAME/statistics). */

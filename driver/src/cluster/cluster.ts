@@ -4,7 +4,9 @@
  *   - one VXLAN link (VXLAN_LINK) for every multi-host network, MTU = underlay - 50;
  *   - per remote live host: one FDB entry, one neighbour, one onlink route per block it owns in a
  *     pool used on this host (flannel's routed vxlan: state grows with hosts, not containers);
- *   - the underlay filter's set of known hosts.
+ *   - the underlay filter's set of known hosts;
+ *   - the fast path (fast-path-rules.ts): the same remote blocks as an nft map, and per endpoint
+ *     and per network the netdev chains that forward a network's cross-host traffic past the host's IP stack.
  * etcd going away changes nothing in the kernel: entries are only removed when etcd says a host
  * is gone (its lease expired) or a block was released. Everything converges when etcd returns.
  */
@@ -12,10 +14,12 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
-import { VXLAN_LINK, type ClusterStatus } from '@tsnet/shared';
+import { VXLAN_LINK, cidrContains, cidrToString, parseCidr, type ClusterStatus, type NetworkConfig } from '@tsnet/shared';
 import type { Logger } from '../core/driver';
 import type { ClusterNetworkHooks } from '../core/driver';
 import type { NetlinkHandle } from '../netlink/types';
+import type { NetworkRecord } from '../state/types';
+import { NftWorker } from '../firewall/nft';
 import { writeInterfaceSysctl, writeSysctl } from '../host/sysctl';
 import { keyCidr } from './blocks';
 import { vtepMac, VXLAN_OVERHEAD, type ClusterConfig } from './config';
@@ -23,6 +27,8 @@ import { blockKey, bounded, connectEtcd, hostKey, poolKey, PREFIX, type BlockRec
 import { ClusterIpam, type IpamCoordinator } from './ipam';
 import { openClusterKernel, type ClusterKernel, type DesiredPeers } from './kernel';
 import { UnderlayFilter } from './underlay-filter';
+import { FastPath } from './fast-path';
+import type { FastEndpoint, FastNetwork, FastPathWant } from './fast-path-rules';
 
 export interface Underlay {
   address: string;
@@ -61,7 +67,14 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
   readonly self: string;
   readonly ipam: ClusterIpam;
   private readonly kernel: ClusterKernel;
-  private readonly filter = new UnderlayFilter();
+  /** One libnftables worker for the underlay filter and the fast path. */
+  private readonly nft = new NftWorker();
+  private readonly filter = new UnderlayFilter(this.nft);
+  private readonly fastPath = new FastPath(this.nft);
+  /** The driver's networks (set once the driver has reconciled); the fast path waits for it. */
+  private networkRecords?: () => NetworkRecord[];
+  private fastPathCleared = false;
+  private fastPathStatus: { networks: string[]; endpoints: number } = { networks: [], endpoints: 0 };
   private etcd!: Etcd3;
   private lease?: Lease;
   private watcher?: Watcher;
@@ -294,6 +307,7 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
       const want = this.desired();
       const r = await this.kernel.converge(VXLAN_LINK, want);
       await this.filter.apply(this.cfg.port, [...this.hosts.keys()]);
+      await this.syncFastPath();
       this.remoteRoutes = want.routes.map((x) => `${x.dst} via ${x.gateway}`).sort();
       if (r.added || r.removed) this.log.info({ ...r, hosts: this.hosts.size }, 'remote hosts programmed');
     } catch (e) {
@@ -302,7 +316,72 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
     }
   }
 
+  // ---- fast path ---------------------------------------------------------------------------
+
+  /** Called once the driver has its records (after reconcile): the fast path follows them from then on. */
+  attachNetworks(records: () => NetworkRecord[]): Promise<void> {
+    this.networkRecords = records;
+    return this.syncFastPath().catch((e) => this.log.error({ err: String(e) }, 'programming the fast path failed; retried with the next check'));
+  }
+
+  private fastNetworks(config: NetworkConfig): Array<Omit<FastNetwork, 'bridgeIndex'>> {
+    if (config.cluster === undefined || !config.icc) return [];
+    return config.ipv4.map((s) => ({ bridge: config.bridge, subnet: cidrToString(s.pool), gateway: s.gateway }));
+  }
+
+  private fastEndpoint(config: NetworkConfig, ep: { hostVeth: string; ipv4?: string }): FastEndpoint | undefined {
+    const a = ep.ipv4 ? parseCidr(ep.ipv4) : undefined;
+    if (!a || config.cluster === undefined || !config.icc) return undefined;
+    const s = config.ipv4.find((x) => cidrContains(x.pool, a.address));
+    return s ? { veth: ep.hostVeth, address: a.address, subnet: cidrToString(s.pool), gateway: s.gateway } : undefined;
+  }
+
+  private async fastPathWant(): Promise<FastPathWant> {
+    const nets = this.networkRecords!().filter((n) => n.config.cluster !== undefined && n.config.icc);
+    const networks = nets.flatMap((n) => this.fastNetworks(n.config));
+    const endpoints = nets.flatMap((n) => Object.values(n.endpoints).flatMap((e) => this.fastEndpoint(n.config, e) ?? []));
+    // A chain's device must exist and `fwd` binds its device by ifindex: only links that are there.
+    const idx = await this.kernel.linkIndexes([...new Set([...networks.map((n) => n.bridge), ...endpoints.map((e) => e.veth)])]);
+    const want: FastPathWant = {
+      vxlan: VXLAN_LINK,
+      vxlanIndex: this.vxlanIndex!,
+      remote: this.desired().routes.map((r) => ({ block: r.dst, via: r.gateway })),
+      networks: networks.filter((n) => idx[n.bridge] !== undefined).map((n) => ({ ...n, bridgeIndex: idx[n.bridge] })),
+      endpoints: endpoints.filter((e) => idx[e.veth] !== undefined),
+    };
+    this.fastPathStatus = { networks: [...new Set(want.networks.map((n) => n.bridge))].sort(), endpoints: want.endpoints.length };
+    return want;
+  }
+
+  /** Makes the fast path's table what the view and the records say (nothing written when equal). */
+  private async syncFastPath(): Promise<void> {
+    if (!this.cfg.fastPath) {
+      if (!this.fastPathCleared) await this.fastPath.removeAll();
+      this.fastPathCleared = true;
+      return;
+    }
+    if (!this.networkRecords || this.vxlanIndex === undefined || !this.synced) return;
+    const n = await this.fastPath.sync(() => this.fastPathWant());
+    if (n > 0) this.log.debug({ commands: n }, 'fast path programmed');
+  }
+
   // ---- ClusterNetworkHooks ----------------------------------------------------------------
+
+  async endpointCreated(config: NetworkConfig, ep: { hostVeth: string; ipv4?: string }): Promise<void> {
+    const e = this.fastEndpoint(config, ep);
+    if (!e || !this.cfg.fastPath || this.vxlanIndex === undefined) return;
+    await this.fastPath.addEndpoint(e, VXLAN_LINK, this.vxlanIndex);
+  }
+
+  async endpointDeleted(config: NetworkConfig, hostVeth: string): Promise<void> {
+    if (config.cluster === undefined || !this.cfg.fastPath) return;
+    await this.fastPath.removeEndpoint(hostVeth);
+  }
+
+  /** A multi-host network came or went: its VXLAN-ingress rule and its endpoints' chains follow now. */
+  async networksChanged(): Promise<void> {
+    await this.syncFastPath();
+  }
 
   async configureBridge(bridge: string): Promise<void> {
     // A bridge without a MAC of its own takes the lowest MAC of its ports, so it changes as
@@ -391,6 +470,7 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
       pools: this.ipam.localPools().map((p) => ({ cidr: p.cidr, ...(p.gateway ? { gateway: p.gateway } : {}), ownBlocks: [...p.blocks], allocated: p.allocated.length })),
       remoteRoutes: this.remoteRoutes,
       allowedVteps: [...this.hosts.keys()].sort(),
+      fastPath: { enabled: this.cfg.fastPath, ...this.fastPathStatus },
     };
   }
 
@@ -404,6 +484,6 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
     this.lease?.release();
     this.etcd?.close();
     await this.kernel.close();
-    await this.filter.close();
+    await this.nft.close();
   }
 }

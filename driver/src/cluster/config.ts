@@ -22,6 +22,8 @@ export interface ClusterConfig {
    * FDB entry, neighbour or route deleted by hand comes back.
    */
   checkIntervalMs: number;
+  /** The netdev fast path for in-network cross-host traffic (fast-path-rules.ts); TSNET_FAST_PATH=0 turns it off. */
+  fastPath: boolean;
 }
 
 export interface ClusterFlags {
@@ -90,6 +92,7 @@ export function parseClusterConfig(flags: ClusterFlags, env: NodeJS.ProcessEnv =
     leaseTtl: num('TSNET_LEASE_TTL', 10, 2, 15),
     consensusTimeoutMs: num('TSNET_ETCD_TIMEOUT_MS', 5000, 100, 60000),
     checkIntervalMs: num('TSNET_CLUSTER_CHECK_MS', 2000, 100, 600000),
+    fastPath: num('TSNET_FAST_PATH', 1, 0, 1) === 1,
   };
 }
 

@@ -70,6 +70,18 @@ export class ClusterKernelOps {
     });
   }
 
+  /** The ifindex of each named link that exists. */
+  linkIndexes(names: string[]): Record<string, number> {
+    return wrap('linkIndexes', 'look up links', () => {
+      const out: Record<string, number> = {};
+      for (const n of names) {
+        const i = this.linkIndex(n);
+        if (i !== undefined) out[n] = i;
+      }
+      return out;
+    });
+  }
+
   setLinkMac(name: string, mac: string): void {
     wrap('setLinkMac', `set MAC of ${name}`, () => this.send(setLinkMacRequest(name, mac)));
   }

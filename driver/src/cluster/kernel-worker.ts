@@ -3,7 +3,7 @@ import { NetlinkError } from '../netlink/types';
 import { serveWorker } from '../worker/serve';
 import { ClusterKernelOps } from './kernel-ops';
 
-export const CLUSTER_OPS = ['ensureVxlan', 'deleteVxlan', 'converge', 'setLinkMac'] as const;
+export const CLUSTER_OPS = ['ensureVxlan', 'deleteVxlan', 'converge', 'setLinkMac', 'linkIndexes'] as const;
 
 serveWorker<ClusterKernelOps>({
   create: () => new ClusterKernelOps(),

@@ -14,6 +14,7 @@ export interface ClusterKernel {
   ensureVxlan(spec: VxlanSpec): Promise<number>;
   deleteVxlan(name: string): Promise<void>;
   setLinkMac(name: string, mac: string): Promise<void>;
+  linkIndexes(names: string[]): Promise<Record<string, number>>;
   converge(name: string, want: DesiredPeers): Promise<ConvergeResult>;
   close(): Promise<void>;
   /** The worker client (tests kill the thread through it). */
@@ -33,6 +34,7 @@ export function openClusterKernel(netnsPath?: string): ClusterKernel {
     ensureVxlan: (spec) => rpc.call('ensureVxlan', spec),
     deleteVxlan: (name) => rpc.call('deleteVxlan', name),
     setLinkMac: (name, mac) => rpc.call('setLinkMac', name, mac),
+    linkIndexes: (names) => rpc.call('linkIndexes', names),
     converge: (name, want) => rpc.call('converge', name, want),
     close: () => rpc.close(),
   };

@@ -38,8 +38,10 @@ export function underlayCommands(port: number, hosts: string[]): NftCmd[] {
 }
 
 export class UnderlayFilter {
-  private readonly nft = new NftWorker();
   private last = '';
+
+  /** `nft`: the cluster's libnftables worker (shared with the fast path). */
+  constructor(private readonly nft: NftWorker = new NftWorker()) {}
 
   async apply(port: number, hosts: string[]): Promise<void> {
     const key = `${port} ${[...hosts].sort().join(',')}`;

@@ -82,6 +82,12 @@ export interface ClusterNetworkHooks {
   readonly containerMtu: number;
   /** Bridge settings for routed multi-host traffic (proxy ARP for remote addresses of the subnet). */
   configureBridge(bridge: string): Promise<void>;
+  /** The fast path of a new endpoint's veth (multi-host networks only). */
+  endpointCreated?(config: NetworkConfig, ep: { hostVeth: string; ipv4?: string }): Promise<void>;
+  /** Removes it again. */
+  endpointDeleted?(config: NetworkConfig, hostVeth: string): Promise<void>;
+  /** A multi-host network came or went: the fast path follows the records. */
+  networksChanged?(): Promise<void>;
 }
 
 
@@ -180,6 +186,7 @@ export class Driver {
         if (!adopted) await this.settleIfGone(config.bridge);
         throw e;
       }
+      if (config.cluster !== undefined) await this.fastPathChanged(() => this.deps.cluster?.networksChanged?.());
       this.deps.log.info({ network: config.id, bridge: config.bridge, adopted }, 'network created');
     });
   }
@@ -204,6 +211,7 @@ export class Driver {
       }
       this.repository.removeNetwork(net.config.id);
       await this.repository.markNetworkDirty(net.config.id).save();
+      if (net.config.cluster !== undefined) await this.fastPathChanged(() => this.deps.cluster?.networksChanged?.());
       this.deps.log.info({ network: net.config.id, bridge: net.config.bridge }, 'network deleted');
     });
   }
@@ -333,15 +341,18 @@ export class Driver {
             },
             undo: create(false).undo,
           };
-          await this.sideBySide(createVeth, {
+          const persistEndpoint: Step = {
             name: 'persist endpoint',
             // Written before the answer, fsync'd just after (see Store): dockerd does not wait for the disk.
             do: () => this.persist(addEndpoint, removeEndpoint, () => this.repository.markEndpointDirty(ep.id), { durable: false }),
             undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
-          }).catch(async (e) => {
-            await this.settleIfGone(ep.hostVeth);
-            throw e;
-          });
+          };
+          await this.sideBySide(createVeth, persistEndpoint)
+            .then(() => this.fastPathAfter(net, ep, [createVeth, persistEndpoint]))
+            .catch(async (e) => {
+              await this.settleIfGone(ep.hostVeth);
+              throw e;
+            });
           this.settle(ep.hostVeth);
           this.unjoined.add(ep.id);
         } finally {
@@ -384,6 +395,7 @@ export class Driver {
       this.repository.removeEndpoint(net, ep.id);
       this.unjoined.delete(ep.id);
       this.saveLater(this.repository.markEndpointDirty(ep.id));
+      if (net.config.cluster !== undefined) await this.fastPathChanged(() => this.deps.cluster?.endpointDeleted?.(net.config, ep.hostVeth));
       // The container end keeps its name until the kernel deletes the pair: a CreateEndpoint
       // that needs the same names (an ID with the same first 11 hex digits) waits for it.
       const gone = present ? this.reaper.delete(retired) : Promise.resolve();
@@ -770,6 +782,39 @@ export class Driver {
     }
     if (!ep) throw new NotFoundError('endpoint', String(id));
     return ep;
+  }
+
+  /**
+   * CreateEndpoint's fast-path chain, once the veth and the record are in place (multi-host
+   * networks only; a local network's endpoint pays nothing). When it fails, both are undone.
+   */
+  private async fastPathAfter(net: NetworkRecord, ep: EndpointRecord, done: Step[]): Promise<void> {
+    const cluster = this.deps.cluster;
+    if (net.config.cluster === undefined || !cluster?.endpointCreated) return;
+    try {
+      await cluster.endpointCreated(net.config, ep);
+    } catch (e) {
+      for (const step of [...done].reverse()) {
+        try {
+          await step.undo?.();
+        } catch (err) {
+          this.deps.log.error({ step: step.name, err: String(err) }, 'undo failed');
+        }
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * A fast-path change that the traffic does not depend on (without it, packets take the normal
+   * path): a failure is logged, and the cluster's periodic check writes it again.
+   */
+  private async fastPathChanged(change: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await change();
+    } catch (e) {
+      this.deps.log.warn({ err: String(e) }, 'fast path not updated; the next cluster check retries');
+    }
   }
 
   deleteLinkIfPresent(name: string): Promise<void> {

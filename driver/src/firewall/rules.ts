@@ -397,10 +397,22 @@ function inChainRules(net: FirewallNetwork): Expr[][] {
 /** Docker's own bridges, protected from our DOCKER-USER accept (Docker's naming). */
 export const DOCKER_BRIDGE_PATTERNS = ['docker0', 'br-*'];
 
+/**
+ * Multi-host: only the network's own addresses leave through the VXLAN link. The receiving host
+ * admits a packet into a bridge by its source address, so a container that forged a source address
+ * of another multi-host network would otherwise reach that network's containers on other hosts.
+ */
+function antiSpoofRules(net: FirewallNetwork): Expr[][] {
+  const own = v4v6(net.subnets, 4);
+  if (!net.clusterDevice || own.length === 0) return [];
+  return [[match(meta('oifname'), net.clusterDevice), match(payload('ip', 'saddr'), own.length === 1 ? prefix(own[0].cidr) : { set: own.map((s) => prefix(s.cidr)) }, '!='), { drop: null }]];
+}
+
 function outChainRules(net: FirewallNetwork): Expr[][] {
   const br = net.bridge;
-  if (net.internal) return [...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }), [match(meta('oifname'), br, '!='), { drop: null }]];
+  if (net.internal) return [...antiSpoofRules(net), ...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }), [match(meta('oifname'), br, '!='), { drop: null }]];
   return [
+    ...antiSpoofRules(net),
     ...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }),
     [match(meta('oifname'), br), { return: null }],
     [match(ct('state'), ['established', 'related'], 'in'), { return: null }],
