@@ -18,6 +18,8 @@ fi
 for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tsn-|tsv|tsc|tsx|tst)'); do ip link del "$l" 2>/dev/null; done
 for n in $(ip netns list | awk '{print $1}' | grep -E '^tst'); do ip netns del "$n"; done
 nft delete table inet tsnet 2>/dev/null
+nft delete table inet tsnet-underlay 2>/dev/null
+nft delete table netdev tsnet-fast 2>/dev/null
 nft delete table bridge tsnet 2>/dev/null
 for fam in ip ip6; do
   for h in $(nft -a list chain $fam filter DOCKER-USER 2>/dev/null | grep 'comment "tsnet' | grep -Eo 'handle [0-9]+' | awk '{print $2}'); do
