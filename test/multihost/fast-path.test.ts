@@ -8,7 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { vethHostName } from '@tsnet/shared';
-import { docker, eventually, harness, IMAGE, ipOf, pidOf, sh, statusSock } from './env';
+import { docker, eventually, harness, IMAGE, ipOf, pidOf, REPO, sh, sock, statusSock } from './env';
 
 const PROPAGATION_MS = 15_000;
 const nft = (i: number, ...a: string[]) => sh('ip', ['netns', 'exec', `mh-${i}`, 'nft', ...a]);
@@ -79,6 +79,8 @@ describe('multi-host fast path (3 engines)', function () {
     const br1 = await bridgeOf(1, 'fpnet');
     const br2 = await bridgeOf(2, 'fpnet');
     assert.match(await table(1), new RegExp(`chain ep-${veth1} \\{\\s*type filter hook ingress device "${veth1}"`));
+    const cli = await sh('nsenter', ['--net=/run/netns/mh-1', 'env', `DOCKER_HOST=${sock(1)}`, process.execPath, `${REPO}/driver/dist/cli/tsnet.js`, 'status', '--status-socket', statusSock(1)]);
+    assert.match(cli, new RegExp(`FAST PATH {2}on: \\S*${br1}\\S*, \\d+ endpoint chain`), cli);
     assert.ok(await eventually('fa2 reaches fa1', async () => ping(2, 'fa2', ip1, 1), PROPAGATION_MS));
     await eventually('host 2 has host 1\'s block in its map', async () => /remote4[^}]*10\.64\./s.test(await table(2)), PROPAGATION_MS);
     const before = { ep1: await counter(1, `ep-${veth1}`), ep2: await counter(2, `ep-${veth2}`), vx1: await counter(1, 'vx-in', br1), vx2: await counter(2, 'vx-in', br2) };

@@ -217,6 +217,10 @@ export function formatStatus(r: StatusReport, names: Names = NO_NAMES, statusSoc
     const c = r.cluster;
     out.push('');
     out.push(`CLUSTER  etcd ${c.etcd.endpoints.join(',')} ${c.etcd.healthy ? 'healthy' : `UNREACHABLE${c.etcd.lastError ? ` (${c.etcd.lastError})` : ''}`}  vxlan ${c.vxlan.link} vni ${c.vxlan.vni} port ${c.vxlan.port} mtu ${c.vxlan.mtu}`);
+    if (c.fastPath) {
+      const f = c.fastPath;
+      out.push(f.enabled ? `FAST PATH  on: ${f.networks.length > 0 ? f.networks.join(',') : 'no network with ICC on'}, ${f.endpoints} endpoint chain(s)` : 'FAST PATH  off (TSNET_FAST_PATH=0)');
+    }
     out.push(
       section(
         'HOSTS',
