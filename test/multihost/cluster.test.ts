@@ -426,6 +426,7 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
   it('drops a dead host from every other host within the lease time, and brings it back with the same addresses', async () => {
     const block3 = (await status(3)).cluster.hosts.find((h) => h.address === hostIp(3))!.blocks[0];
     assert.ok((await routes(1)).some((r) => r.startsWith(`${block3} via ${hostIp(3)}`)));
+    assert.match(await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'list', 'map', 'netdev', 'tsnet-fast', 'remote4']), new RegExp(`${block3.replace(/\./g, '\\.')} : ${hostIp(3).replace(/\./g, '\\.')}`));
     const killed = Date.now();
     // stop-host sets host 3's underlay link down first (from then on its lease is not renewed),
     // then waits for its engine to shut down: the others are watched meanwhile, not after.
@@ -440,6 +441,8 @@ describe('multi-host networks (3 engines, VXLAN, etcd)', function () {
     console.log(`      host 3 gone from hosts 1 and 2 after ${gone} ms (lease TTL 10 s)`);
     const neigh = await sh('ip', ['-n', 'mh-1', 'neigh', 'show', 'dev', 'tsnet-vx']);
     assert.ok(!neigh.includes(hostIp(3)), neigh);
+    // The fast path's map of remote blocks follows the routes (same converge).
+    await eventually('host 3\'s blocks leave host 1\'s fast-path map', async () => !(await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'list', 'map', 'netdev', 'tsnet-fast', 'remote4'])).includes(hostIp(3)), 2_000);
     await harness('start-host', '3');
     await eventually('web3 back with its address', async () => (await ipOf(3, 'web3', NET)) === ips[3], 60_000, 1000);
     await eventually('host 1 reaches web3 again', async () => ping(1, 'web1', ips[3], 1), 30_000, 500);
