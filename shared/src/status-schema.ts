@@ -80,6 +80,7 @@ export const statusReportSchema = z.object({
       pools: z.array(z.object({ cidr: z.string(), gateway: z.string().optional(), ownBlocks: z.array(z.string()), allocated: z.number() })),
       remoteRoutes: z.array(z.string()),
       allowedVteps: z.array(z.string()),
+      fastPath: z.object({ enabled: z.boolean(), networks: z.array(z.string()), endpoints: z.number() }).optional(),
     })
     .optional(),
 });
