@@ -118,4 +118,46 @@ describe('core: every operation rolls back at every failing step (real kernel, t
       fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });
+
+  it('a multi-host endpoint whose fast-path chain fails is undone whole (veth and record); a local network\'s endpoint never asks for one', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    const cluster = {
+      vxlanLink: 'tsnet-vx',
+      containerMtu: 1450,
+      configureBridge: async () => undefined,
+      endpointCreated: async (_c: unknown, ep: { hostVeth: string }) => {
+        calls.push(`created ${ep.hostVeth}`);
+        if (fail) throw new Error('injected fast path failure');
+      },
+      endpointDeleted: async (_c: unknown, veth: string) => void calls.push(`deleted ${veth}`),
+      networksChanged: async () => void calls.push('networks'),
+    };
+    stateDir = place.stateDir('core');
+    const d = new Driver({ ...place.deps({ stateDir, params: namespaceParams((c) => place.sh(c)) }), cluster });
+    await d.createNetwork({ NetworkID: NET, Options: { 'com.docker.network.generic': { 'tsnet.cluster': 'fp' } }, IPv4Data: [{ Pool: '10.231.240.0/24', Gateway: '10.231.240.1/24' }] });
+    await assert.rejects(d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '10.231.240.2/24' } }), /injected fast path failure/);
+    assert.equal(d.state.networks[NET].endpoints[EP], undefined, 'no record');
+    await assertKernelMatchesStore(d, 'after the failed fast path');
+    fail = false;
+    await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '10.231.240.2/24' } });
+    await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
+    await d.deleteNetwork(NET);
+    await assertKernelMatchesStore(d, 'after teardown');
+    const veth = 'tsve0e1e2e3e4e';
+    assert.deepEqual(calls, ['networks', `created ${veth}`, `created ${veth}`, `deleted ${veth}`, 'networks']);
+    // A local network on the same driver: no fast-path call at all.
+    calls.length = 0;
+    await lifecycleLocal(d);
+    assert.deepEqual(calls, []);
+    await assertKernelMatchesStore(d, 'after a local network');
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const lifecycleLocal = async (d: Driver) => {
+    await d.createNetwork({ NetworkID: NET, Options: { 'com.docker.network.generic': {} }, IPv4Data: [{ Pool: '10.231.240.0/24', Gateway: '10.231.240.1/24' }] });
+    await d.createEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '10.231.240.2/24' } });
+    await d.deleteEndpoint({ NetworkID: NET, EndpointID: EP });
+    await d.deleteNetwork(NET);
+  };
 });
