@@ -12,6 +12,10 @@
 #   tsnet-forward      an accept at the top of tsnet's `inet tsnet forward` base chain
 #   all-bypass         the three above together
 #   vx-fwd             receive side: nft netdev ingress on tsnet-vx, `fwd ip to ip daddr device BR`
+#   vx-direct          receive side straight to the container's veth instead of the bridge (the
+#                      driver's fast path does `fwd ... device BR`): a netdev chain on tsnet-vx at
+#                      priority -10 rewrites the MACs and `fwd to` the destination container's veth
+#                      (one rule per host for the measured container; a real one would need a map)
 #   veth-vx-fwd        vx-fwd plus send side: nft netdev ingress on the client's host-side veth,
 #                      `ip daddr REMOTE_BLOCK fwd ip to REMOTE_VTEP device "tsnet-vx"` (bypasses
 #                      br_netfilter, IP forwarding and every forward hook on both hosts)
@@ -19,7 +23,8 @@
 # from the client container's namespace, pinned to CPU 1 (median, p10, p90 of all 2400 replies;
 # PINGS=20 INTERVAL=0.2 measures like the bench, with idle CPUs between pings);
 # with TPUT=1 also 4 alternating `iperf3 -t 3` runs (received Gbit/s). Temporary changes only;
-# nothing here is what the driver programs.
+# nothing here is what the driver programs. Since the driver has its fast path (docs/multi-host.md),
+# `baseline` includes it; TSNET_FAST_PATH=0 in the environment measures the routed path as before.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 S="$REPO/scripts/multihost.sh"
@@ -111,6 +116,23 @@ $(remote_rules "$i")
 NFT
   done
 }
+vx_direct() {
+  local i br brmac pid ip mac veth
+  for i in 1 2; do
+    br=$(bridge_of "$i"); brmac=$(ip -n "mh-$i" -br link show "$br" | awk '{print $3}')
+    pid=PID_t; [ "$i" = 2 ] && pid=PID_t2
+    ip=$(nsenter --net="/proc/${!pid}/ns/net" ip -4 -br addr show dev eth0 | awk '{print $3}' | cut -d/ -f1)
+    mac=$(nsenter --net="/proc/${!pid}/ns/net" ip -br link show dev eth0 | awk '{print $3}')
+    veth=$(ip -n "mh-$i" -br link show master "$br" | awk '{print $1}' | cut -d@ -f1 | head -1)
+    ip netns exec "mh-$i" nft -f - <<NFT
+table netdev mha-direct {
+  chain d { type filter hook ingress device "tsnet-vx" priority -10; policy accept;
+    ip daddr $ip counter ether saddr set $brmac ether daddr set $mac fwd to "$veth"
+  }
+}
+NFT
+  done
+}
 tsnet_forward_on() { both nft insert rule inet tsnet forward accept comment mha; }
 tsnet_forward_off() {
   local i h
@@ -131,6 +153,7 @@ variant() {
       measure "$1"
       both iptables -D FORWARD -j ACCEPT; tsnet_forward_off; both sysctl -qw net.bridge.bridge-nf-call-iptables=1 ;;
     vx-fwd) vx_fwd; measure "$1"; both nft delete table netdev mha-vx ;;
+    vx-direct) vx_direct; measure "$1"; both nft list table netdev mha-direct | grep -o 'counter packets [0-9]*' | tr '\n' ' '; echo; both nft delete table netdev mha-direct ;;
     veth-vx-fwd) vx_fwd; veth_fwd; measure "$1"; both nft delete table netdev mha-vx; both nft delete table netdev mha-veth ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
