@@ -68,6 +68,10 @@ describe('multi-host networks with the managed plugin on each host (docker plugi
           }, 15_000, 500);
         }
       }
+      // The plugin programs the fast path too: its counters grew with the pings (docs/multi-host.md).
+      const fast = await sh('ip', ['netns', 'exec', 'mh-1', 'nft', 'list', 'table', 'netdev', 'tsnet-fast']);
+      assert.match(fast, /counter packets [1-9]\d* bytes \d+ fwd ip to ip daddr map @remote4 device "tsnet-vx"/, fast);
+      assert.match(fast, /counter packets [1-9]\d* bytes \d+ fwd ip to ip daddr device "tsn-/, fast);
     } finally {
       for (const i of all) {
         await docker(i, 'rm', '-f', `p${i}`).catch(() => undefined);
