@@ -177,7 +177,10 @@ async function main(): Promise<void> {
   const rec = await reconcile(driver, deps, loaded.quarantined.length > 0, loaded.orphanEndpoints);
   warnings.push(...rec.warnings);
   // Adds the fast path's missing chains and removes stale ones, now that the records are settled.
-  await cluster?.attachNetworks(() => driver.repository.networks());
+  // Not awaited: its link lookups queue behind the cluster worker's first converge (3,000 netlink
+  // requests at 1,000 hosts), and nothing needs it before the sockets open (traffic without it
+  // takes the routed path).
+  void cluster?.attachNetworks(() => driver.repository.networks());
 
   const metrics = new Metrics();
   const startedAt = new Date();

@@ -56,8 +56,12 @@ describe('multi-host fast path rules', () => {
     assert.deepEqual(syncCommands(want, have), []);
     // A host gone: only the map is written; a stale endpoint chain is deleted; a new ifindex rewrites the chain.
     const t = text(syncCommands({ ...want, remote: [], vxlanIndex: 8 }, { ...have, chains: new Map([...have.chains, ['ep-tsvold', ['x']]]) }));
-    assert.match(t, /"flush":\{"map"/);
-    assert.doesNotMatch(t, /"element"/);
+    assert.match(t, /"delete":\{"element":\{"family":"netdev","table":"tsnet-fast","name":"remote4","elem":\[\[\{"prefix":\{"addr":"10.60.0.64","len":26\}\},"172.30.250.12"\]\]\}\}/);
+    assert.doesNotMatch(t, /"add":\{"element"/);
+    assert.doesNotMatch(t, /"flush":\{"map"/);
+    // A block that moved to another host: its element is deleted and added again, the others stay.
+    const moved = text(syncCommands({ ...want, remote: [{ block: '10.60.0.64/26', via: '172.30.250.13' }] }, have));
+    assert.match(moved, /"delete":\{"element".*"172.30.250.12".*"add":\{"element".*"172.30.250.13"/);
     assert.match(t, /"delete":\{"chain":\{"family":"netdev","table":"tsnet-fast","name":"ep-tsvold"\}\}/);
     assert.match(t, /vx=8/);
     assert.doesNotMatch(t, /"chain":"vx-in"/, 'the tsnet-vx chain is right and stays');

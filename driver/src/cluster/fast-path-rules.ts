@@ -8,8 +8,8 @@
  * One table of its own, `netdev tsnet-fast`:
  *   map remote4      interval map: remote address block -> the underlay address of its host, which
  *                    is the next hop on the VXLAN link (its permanent neighbour and FDB entry exist);
- *                    the same blocks the cluster routes over the VXLAN link, replaced in one
- *                    transaction when they change.
+ *                    the same blocks the cluster routes over the VXLAN link; the elements that
+ *                    differ are deleted and added in one transaction.
  *   chain vx-in      ingress of the VXLAN link: per multi-host network with ICC on,
  *                    `ip saddr SUBNET ip daddr SUBNET ip daddr != {GW, BCAST} fwd ip to ip daddr device BR`.
  *   chain ep-VETH    ingress of one endpoint's host-side veth (multi-host networks with ICC on):
@@ -160,18 +160,19 @@ function remoteElements(remote: RemoteBlock[]): Json[] {
 
 /**
  * The commands that make the table what `want` says, given what it has (one transaction; empty
- * when nothing differs). Only what differs is written: the map (flushed and filled again, atomically)
- * when any element differs, the VXLAN chain when any rule differs, an endpoint chain when it is
+ * when nothing differs). Only what differs is written: the map's elements that differ (deleted
+ * and added in the same transaction), the VXLAN chain when any rule differs, an endpoint chain when it is
  * missing or was written for something else; endpoint chains nobody wants are deleted.
  */
 export function syncCommands(want: FastPathWant, have: FastPathHave): NftCmd[] {
   const cmds: NftCmd[] = [];
+  // Only the blocks that differ: a host joining or leaving changes its own elements, not the
+  // other 999 (and a monitor of the ruleset sees only those).
   const wantRemote = new Map(want.remote.map((r) => [canonicalBlock(r.block), r.via]));
-  const remoteSame = wantRemote.size === have.remote.size && [...wantRemote].every(([b, v]) => have.remote.get(b) === v);
-  if (!have.present || !remoteSame) {
-    cmds.push({ flush: { map: { ...t, name: REMOTE_MAP } } });
-    if (want.remote.length > 0) cmds.push({ add: { element: { ...t, name: REMOTE_MAP, elem: remoteElements(want.remote) } } });
-  }
+  const gone = [...have.remote].filter(([b, v]) => wantRemote.get(b) !== v).map(([block, via]) => ({ block, via }));
+  const added = [...wantRemote].filter(([b, v]) => have.remote.get(b) !== v).map(([block, via]) => ({ block, via }));
+  if (gone.length > 0) cmds.push({ delete: { element: { ...t, name: REMOTE_MAP, elem: remoteElements(gone) } } });
+  if (added.length > 0) cmds.push({ add: { element: { ...t, name: REMOTE_MAP, elem: remoteElements(added) } } });
   const vxWant = sortedNetworks(want.networks).map(networkComment);
   const vxHave = have.chains.get(VX_CHAIN);
   if (!vxHave || vxHave.join('\n') !== vxWant.join('\n')) cmds.push(...vxChainCommands(want));
