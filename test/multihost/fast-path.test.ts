@@ -2,7 +2,7 @@
  * The multi-host fast path on real engines (docs/multi-host.md, "Fast path"): cross-host traffic
  * of a network with ICC on goes from the sender's veth straight to tsnet-vx and from tsnet-vx
  * straight to the bridge (nft counters of `netdev tsnet-fast` grow on both hosts); a forged source
- * address does not reach another multi-host network; ICC off has no fast path and stays isolated,
+ * address does not reach another multi-host network, nor one forged by a local network's container; ICC off has no fast path and stays isolated,
  * --internal keeps it and stays inside; removal of an endpoint or a network leaves no chain or rule;
  * a driver restart keeps the chains as they are.
  */
@@ -112,6 +112,22 @@ describe('multi-host fast path (3 engines)', function () {
     assert.equal(await ping(1, 'fa1', victim, 3), false, 'nor with its own address');
     assert.equal(await inEchos(2, 'fb2'), echos, 'no echo request reached the other network');
     assert.equal(await counter(1, `ep-${veth1}`), fast, 'neither took the fast path');
+  });
+
+  it('a container of a local network forging a multi-host source address does not reach that network', async () => {
+    await docker(1, 'network', 'create', '-d', 'tsnet', '--subnet', '10.68.0.0/24', 'fplocal');
+    nets.push([1, 'fplocal']);
+    await run(1, 'fl1', 'fplocal');
+    const victim = await ipOf(2, 'fb2', 'fpother');
+    // A /32 from fpother's subnet: the packet leaves by the default route, which the host routes
+    // over tsnet-vx to fb2's block; host 2 admits a packet into fpother by its source address.
+    await sh('nsenter', [`--net=/proc/${await pidOf(1, 'fl1')}/ns/net`, 'ip', 'addr', 'add', '10.65.250.6/32', 'dev', 'eth0']);
+    const echos = await inEchos(2, 'fb2');
+    const dropped = async () => Number(/oifname "tsnet-vx" counter packets (\d+)/.exec(await nft(1, 'list', 'chain', 'inet', 'tsnet', 'forward'))?.[1] ?? NaN);
+    const before = await dropped();
+    assert.equal(await ping(1, 'fl1', victim, 3, ['-I', '10.65.250.6']), false);
+    assert.equal(await inEchos(2, 'fb2'), echos, 'no echo request reached the multi-host network');
+    assert.ok((await dropped()) - before >= 3, 'host 1 dropped them before the VXLAN link');
   });
 
   it('ICC off: no fast path, containers on different hosts stay apart; --internal: fast path, reachable across hosts, nothing outside', async () => {

@@ -86,7 +86,7 @@
  *    interval-map lookup on the source address. What it saves is mostly conntrack entries: one
  *    per flow on each host, and nf_conntrack_max bounds how many flows a host can track.
  */
-import { PROTO_NAMES, ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
+import { PROTO_NAMES, VXLAN_LINK, ipFamily, normalizeIP, parseCidr } from '@tsnet/shared';
 import type { FirewallNetwork, FirewallSubnet, PortMapRule } from './types';
 
 export const TABLE = 'tsnet';
@@ -257,6 +257,11 @@ export function skeletonCommands(opts: { cluster?: boolean } = {}): NftCmd[] {
   else cmds.push(deleteChain(RAW_CHAIN));
   cmds.push(addRule('forward', [{ vmap: { key: meta('oifname'), data: `@${MAP.fwdIn}` } }]));
   cmds.push(addRule('forward', [{ vmap: { key: meta('iifname'), data: `@${MAP.fwdOut}` } }]));
+  // Only a multi-host network's own traffic leaves through the VXLAN link, and its out-BR chain
+  // accepts that: anything else routed there (another network's container, docker0, the LAN
+  // with a forged source address of a multi-host subnet) would be admitted by the remote host,
+  // which checks only the source address.
+  if (opts.cluster) cmds.push(addRule('forward', [match(meta('oifname'), VXLAN_LINK), { counter: null }, { drop: null }]));
   return cmds;
 }
 
@@ -410,10 +415,12 @@ function antiSpoofRules(net: FirewallNetwork): Expr[][] {
 
 function outChainRules(net: FirewallNetwork): Expr[][] {
   const br = net.bridge;
-  if (net.internal) return [...antiSpoofRules(net), ...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }), [match(meta('oifname'), br, '!='), { drop: null }]];
+  // accept, not return: the forward base chain drops what else goes to the VXLAN link.
+  const toRemote = clusterRules(net, 'oifname', net.icc ? { accept: null } : { drop: null });
+  if (net.internal) return [...antiSpoofRules(net), ...toRemote, [match(meta('oifname'), br, '!='), { drop: null }]];
   return [
     ...antiSpoofRules(net),
-    ...clusterRules(net, 'oifname', net.icc ? { return: null } : { drop: null }),
+    ...toRemote,
     [match(meta('oifname'), br), { return: null }],
     [match(ct('state'), ['established', 'related'], 'in'), { return: null }],
     [match(ct('status'), 'dnat', 'in'), { return: null }],
