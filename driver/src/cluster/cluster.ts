@@ -307,9 +307,12 @@ export class Cluster implements ClusterNetworkHooks, IpamCoordinator {
       const want = this.desired();
       const r = await this.kernel.converge(VXLAN_LINK, want);
       await this.filter.apply(this.cfg.port, [...this.hosts.keys()]);
-      await this.syncFastPath();
       this.remoteRoutes = want.routes.map((x) => `${x.dst} via ${x.gateway}`).sort();
       if (r.added || r.removed) this.log.info({ ...r, hosts: this.hosts.size }, 'remote hosts programmed');
+      // Routes, FDB and filter are in place; the fast path is an optimisation the traffic does not
+      // depend on (a veth deleted between its lookup and the nft run fails one sync): retried by the
+      // next periodic check, not by the 1-s converge retry below.
+      await this.syncFastPath().catch((e) => this.log.warn({ err: String(e) }, 'fast path not programmed; the next check retries'));
     } catch (e) {
       this.log.error({ err: String(e) }, 'programming remote hosts failed; retrying in 1 s');
       setTimeout(() => this.scheduleConverge(0), 1000).unref();

@@ -348,7 +348,7 @@ export class Driver {
             undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
           };
           await this.sideBySide(createVeth, persistEndpoint)
-            .then(() => this.fastPathAfter(net, ep, [createVeth, persistEndpoint]))
+            .then(() => this.fastPathAfter(net, ep))
             .catch(async (e) => {
               await this.settleIfGone(ep.hostVeth);
               throw e;
@@ -786,23 +786,14 @@ export class Driver {
 
   /**
    * CreateEndpoint's fast-path chain, once the veth and the record are in place (multi-host
-   * networks only; a local network's endpoint pays nothing). When it fails, both are undone.
+   * networks only; a local network's endpoint pays nothing). The container's traffic does not
+   * depend on it (without it, packets take the routed path), so a failure (an nft error, a kernel
+   * without `fwd`) fails no container: it is logged and the cluster's periodic check retries.
    */
-  private async fastPathAfter(net: NetworkRecord, ep: EndpointRecord, done: Step[]): Promise<void> {
+  private async fastPathAfter(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
     const cluster = this.deps.cluster;
     if (net.config.cluster === undefined || !cluster?.endpointCreated) return;
-    try {
-      await cluster.endpointCreated(net.config, ep);
-    } catch (e) {
-      for (const step of [...done].reverse()) {
-        try {
-          await step.undo?.();
-        } catch (err) {
-          this.deps.log.error({ step: step.name, err: String(err) }, 'undo failed');
-        }
-      }
-      throw e;
-    }
+    await this.fastPathChanged(() => cluster.endpointCreated?.(net.config, ep));
   }
 
   /**
