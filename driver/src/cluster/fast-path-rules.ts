@@ -23,7 +23,8 @@
  * so each rule's comment names the ifindexes it was written for: a re-created link gets new rules.
  */
 import { parseCidr } from '@tsnet/shared';
-import type { Json, NftCmd } from '../firewall/rules';
+import { match, payload, prefix, type Expr, type Json, type NftCmd } from '../firewall/rules';
+import { ipToNum, numToIp } from './blocks';
 
 export const FAST_TABLE = 'tsnet-fast';
 export const FAST_FAMILY = 'netdev';
@@ -32,7 +33,6 @@ export const VX_CHAIN = 'vx-in';
 const ENDPOINT_PREFIX = 'ep-';
 
 const t = { family: FAST_FAMILY, table: FAST_TABLE };
-type Expr = { [k: string]: Json };
 
 /** A multi-host network with ICC on, on this host. */
 export interface FastNetwork {
@@ -78,28 +78,25 @@ export interface FastPathHave {
 export const endpointChain = (veth: string): string => `${ENDPOINT_PREFIX}${veth}`;
 export const isEndpointChain = (chain: string): boolean => chain.startsWith(ENDPOINT_PREFIX);
 
+/** "10.60.0.0/16" as an IPv4 network and prefix length (multi-host subnets and blocks are IPv4). */
 function cidr(c: string): { addr: string; len: number } {
   const p = parseCidr(c);
   if (!p || p.family !== 4) throw new Error(`fast path: ${JSON.stringify(c)} is not an IPv4 CIDR`);
   return { addr: p.network, len: p.prefixLength };
 }
 
-export function canonicalBlock(c: string): string {
-  const p = cidr(c);
-  return `${p.addr}/${p.len}`;
+function canonicalBlock(c: string): string {
+  const { addr, len } = cidr(c);
+  return `${addr}/${len}`;
 }
 
 /** The subnet's broadcast address (its last address). */
 export function broadcastOf(subnet: string): string {
   const { addr, len } = cidr(subnet);
-  const n = addr.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const last = n + 2 ** (32 - len) - 1;
-  return [24, 16, 8, 0].map((s) => Math.floor(last / 2 ** s) % 256).join('.');
+  return numToIp(ipToNum(addr) + 2 ** (32 - len) - 1);
 }
 
-const ip = (field: string): Expr => ({ payload: { protocol: 'ip', field } });
-const match = (left: Json, right: Json, op = '=='): Expr => ({ match: { op, left, right } });
-const prefix = (c: string): Expr => ({ prefix: cidr(c) });
+const ip = (field: string): Expr => payload('ip', field);
 
 /** Traffic of the subnet to the subnet, except to the gateway (the host) and the broadcast address. */
 function inNetwork(subnet: string, gateway: string, source: Json): Expr[] {

@@ -98,16 +98,16 @@ export const USER_COMMENT = 'tsnet';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type NftCmd = { [verb: string]: { [obj: string]: Json } };
-type Expr = { [k: string]: Json };
+export type Expr = { [k: string]: Json };
 
 const meta = (key: string): Expr => ({ meta: { key } });
-const payload = (protocol: string, field: string): Expr => ({ payload: { protocol, field } });
-const match = (left: Json, right: Json, op = '=='): Expr => ({ match: { op, left, right } });
+export const payload = (protocol: string, field: string): Expr => ({ payload: { protocol, field } });
+export const match = (left: Json, right: Json, op = '=='): Expr => ({ match: { op, left, right } });
 const ct = (key: string): Expr => ({ ct: { key } });
 const jump = (target: string): Expr => ({ jump: { target } });
 const ipProto = (family: 4 | 6): string => (family === 4 ? 'ip' : 'ip6');
 
-function prefix(cidr: string): Expr {
+export function prefix(cidr: string): Expr {
   const c = parseCidr(cidr);
   if (!c) throw new Error(`invalid CIDR ${JSON.stringify(cidr)}`);
   return { prefix: { addr: c.network, len: c.prefixLength } };
