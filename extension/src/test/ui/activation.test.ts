@@ -12,12 +12,27 @@ import * as path from 'path';
 import { requireEnv, Workbench } from './workbench';
 import { eventually } from './docker-helpers';
 
-/** Names in Developer: Show Running Extensions (a virtualised list: scrolled through). */
+/**
+ * Names in Developer: Show Running Extensions (a virtualised list: scrolled through). On a cold
+ * start (a fresh machine's first code-server launch) the editor opens before the extension host
+ * has reported, with an empty list that fills later: its rows are waited for, and the editor is
+ * opened again when it showed too few of them.
+ */
 async function runningExtensions(wb: Workbench): Promise<string[]> {
+  let names: string[] = [];
+  for (let attempt = 0; attempt < 4; attempt++) {
+    names = await readRunningExtensions(wb);
+    if (names.length > 3) break;
+  }
+  return names;
+}
+
+async function readRunningExtensions(wb: Workbench): Promise<string[]> {
   const p = wb.page;
   await wb.runCommand('Developer: Show Running Extensions');
   const list = p.locator('.runtime-extensions-editor .monaco-list').first();
   await list.waitFor();
+  await p.locator('.runtime-extensions-editor .monaco-list-row .name').first().waitFor({ timeout: 15_000 }).catch(() => undefined);
   await p.waitForTimeout(500);
   const names = new Set<string>();
   const box = await list.boundingBox();
