@@ -48,6 +48,57 @@ describe('state repository (driver/state/repository)', () => {
     assert.equal(r.recoveredNetworkFor(NET), undefined, 'only recovered networks match by prefix');
   });
 
+  it('finds the endpoints holding a link name or an address, through every change (loaded, put, replaced, removed, network removed, IDs completed)', () => {
+    const store = new Store(dir);
+    const state = store.load().state;
+    const loaded = network(NET);
+    const first = { ...endpoint(EP, NET), ipv4: '10.231.253.2/24', ipv6: 'fd00:231::2/64' };
+    loaded.endpoints[EP] = first;
+    state.networks[NET] = loaded;
+    const r = new StateRepository(state, store);
+    assert.deepEqual(r.endpointsWithLink(first.hostVeth), [first], 'indexed at load');
+    assert.deepEqual(r.endpointsWithLink(first.containerVeth), [first]);
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.2'), [first]);
+    assert.deepEqual(r.endpointsWithAddress(loaded, 'fd00:231::2'), [first]);
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.3'), []);
+    assert.deepEqual(r.endpointsWithLink('toString'), [], 'never an inherited member');
+
+    const other = network('b'.repeat(64));
+    r.putNetwork(other);
+    assert.deepEqual(r.endpointsWithAddress(other, '10.231.253.2'), [], 'addresses are per network');
+
+    const replaced = { ...first, ipv4: '10.231.253.9/24', ipv6: undefined };
+    r.putEndpoint(loaded, replaced);
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.2'), [], 'the replaced record no longer holds its address');
+    assert.deepEqual(r.endpointsWithAddress(loaded, 'fd00:231::2'), []);
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.9'), [replaced]);
+    assert.deepEqual(r.endpointsWithLink(first.hostVeth), [replaced]);
+
+    // Two records sharing a name (IDs with the same first 11 hex digits): removing one leaves the other.
+    const twin = { ...endpoint(`${EP.slice(0, 11)}${'0'.repeat(53)}`, NET), ipv4: '10.231.253.10/24' };
+    r.putEndpoint(loaded, twin);
+    assert.deepEqual(r.endpointsWithLink(first.hostVeth), [replaced, twin]);
+    r.removeEndpoint(loaded, replaced.id);
+    assert.deepEqual(r.endpointsWithLink(first.hostVeth), [twin]);
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.9'), []);
+
+    r.removeNetwork(NET);
+    assert.deepEqual(r.endpointsWithLink(twin.hostVeth), [], 'a removed network takes its endpoints out');
+    assert.deepEqual(r.endpointsWithAddress(loaded, '10.231.253.10'), []);
+
+    const prefix = 'c'.repeat(11);
+    const recovered = network(prefix, true);
+    const ep = { ...endpoint(EP, prefix, true), ipv4: '10.231.253.4/24' };
+    recovered.endpoints[EP] = ep;
+    r.putNetwork(recovered);
+    assert.deepEqual(r.endpointsWithAddress(recovered, '10.231.253.4'), [ep], 'a put network brings its endpoints');
+    r.completeNetworkId(recovered, 'c'.repeat(64));
+    assert.equal(recovered.config.id, 'c'.repeat(64));
+    assert.deepEqual(r.endpointsWithAddress(recovered, '10.231.253.4'), [ep], 'found under the completed ID');
+    r.completeEndpointId(recovered, ep, `${EP.slice(0, 60)}abcd`);
+    assert.deepEqual(r.endpointsWithLink(ep.hostVeth), [ep]);
+  });
+
   it('completing a recovered network\'s ID re-keys it and marks both files and its endpoints for the store', async () => {
     const store = new Store(dir);
     const r = new StateRepository(store.load().state, store);

@@ -372,10 +372,8 @@ export class Driver {
     if (!subnets.some((s) => cidrContains(s.pool, a.address))) {
       throw new DriverError(`endpoint address ${a.address} is outside the network's subnets (${subnets.map((s) => cidrToString(s.pool)).join(', ')})`);
     }
-    for (const other of Object.values(net.endpoints)) {
-      const o = family === 4 ? other.ipv4 : other.ipv6;
-      if (o && o.split('/')[0] === a.address) throw new ConflictError(`address ${a.address} is already used by endpoint ${other.id.slice(0, 12)} on this network`);
-    }
+    const other = this.repository.endpointsWithAddress(net, a.address)[0];
+    if (other) throw new ConflictError(`address ${a.address} is already used by endpoint ${other.id.slice(0, 12)} on this network`);
   }
 
   deleteEndpoint(req: EndpointRequest): Promise<void> {
@@ -647,12 +645,10 @@ export class Driver {
   private checkLinkRecords(name: string, what: string, forEndpoint?: string): void {
     for (const n of this.repository.networks()) {
       if (n.config.bridge === name) throw new ConflictError(`${what}: interface name ${name} is the bridge of tsnet network ${n.config.id.slice(0, 12)}`);
-      for (const e of Object.values(n.endpoints)) {
-        if (e.id === forEndpoint) continue;
-        if (e.hostVeth === name || e.containerVeth === name) {
-          throw new ConflictError(`${what}: interface name ${name} is already used by endpoint ${e.id.slice(0, 12)} (endpoint IDs that share their first 11 hex digits share interface names); remove that endpoint or retry with another container`);
-        }
-      }
+    }
+    const e = this.repository.endpointsWithLink(name).find((x) => x.id !== forEndpoint);
+    if (e) {
+      throw new ConflictError(`${what}: interface name ${name} is already used by endpoint ${e.id.slice(0, 12)} (endpoint IDs that share their first 11 hex digits share interface names); remove that endpoint or retry with another container`);
     }
   }
 
