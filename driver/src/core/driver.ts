@@ -348,7 +348,7 @@ export class Driver {
             undo: () => this.persist(removeEndpoint, addEndpoint, () => this.repository.markEndpointDirty(ep.id)),
           };
           await this.sideBySide(createVeth, persistEndpoint)
-            .then(() => this.fastPathAfter(net, ep))
+            .then(() => (net.config.cluster !== undefined ? this.fastPathChanged(() => this.deps.cluster?.endpointCreated?.(net.config, ep)) : undefined))
             .catch(async (e) => {
               await this.settleIfGone(ep.hostVeth);
               throw e;
@@ -515,31 +515,30 @@ export class Driver {
   }
 
   private programPorts(net: NetworkRecord, ep: EndpointRecord, previous: PortMapRecord[], planned: PortMapRecord[]): Promise<void> {
-    const program: Step = {
-      name: 'program port maps',
-      do: () => this.deps.firewall.addPortMaps(planned.map((p) => toRule(net, p))),
-      undo: () => this.deps.firewall.removePortMaps(planned.map((p) => toRule(net, p))),
-    };
-    const record: Step = {
-      // Written before the answer, fsync'd just after (see Store): what loses the page cache
-      // loses the kernel's maps too.
-      name: 'persist port maps',
-      do: () => this.persist(() => (ep.ports = planned), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
-      undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = planned), () => this.repository.markEndpointDirty(ep.id)),
-    };
+    const remove = this.removePortMapsStep(net, planned);
+    const program: Step = { name: 'program port maps', do: remove.undo, undo: remove.do };
+    const record = this.recordPortsStep(ep, previous, planned, 'persist port maps');
     if (previous.length === 0) return this.sideBySide(program, record);
-    return runSteps(
-      [
-        {
-          name: 'remove previous port maps',
-          do: () => this.deps.firewall.removePortMaps(previous.map((p) => toRule(net, p))),
-          undo: () => this.deps.firewall.addPortMaps(previous.map((p) => toRule(net, p))),
-        },
-        program,
-        record,
-      ],
-      (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'),
-    );
+    return runSteps([this.removePortMapsStep(net, previous, 'remove previous port maps'), program, record], (step, err) => this.deps.log.error({ step, err: String(err) }, 'undo failed'));
+  }
+
+  /** Takes these port maps out of the kernel (undo: puts them back). */
+  private removePortMapsStep(net: NetworkRecord, maps: PortMapRecord[], name = 'remove port maps'): Required<Step> {
+    const rules = maps.map((p) => toRule(net, p));
+    return { name, do: () => this.deps.firewall.removePortMaps(rules), undo: () => this.deps.firewall.addPortMaps(rules) };
+  }
+
+  /**
+   * The endpoint's recorded port maps go from `from` to `to` (undo: back). Written before the
+   * answer, fsync'd just after (see Store): what loses the page cache loses the kernel's maps too.
+   */
+  private recordPortsStep(ep: EndpointRecord, from: PortMapRecord[], to: PortMapRecord[], name: string): Step {
+    const mark = () => this.repository.markEndpointDirty(ep.id);
+    return {
+      name,
+      do: () => this.persist(() => (ep.ports = to), () => (ep.ports = from), mark, { durable: false }),
+      undo: () => this.persist(() => (ep.ports = from), () => (ep.ports = to), mark),
+    };
   }
 
   revokeExternalConnectivity(req: EndpointRequest): Promise<void> {
@@ -548,16 +547,8 @@ export class Driver {
       const ep = this.endpointForRequest(net, req.EndpointID);
       if (ep.ports.length === 0) return;
       const previous = ep.ports;
-      const rules = previous.map((p) => toRule(net, p));
-      await this.sideBySide(
-        { name: 'remove port maps', do: () => this.deps.firewall.removePortMaps(rules), undo: () => this.deps.firewall.addPortMaps(rules) },
-        {
-          // Written before the answer (a restart must not bring the maps back), fsync'd after it.
-          name: 'persist port maps removed',
-          do: () => this.persist(() => (ep.ports = []), () => (ep.ports = previous), () => this.repository.markEndpointDirty(ep.id), { durable: false }),
-          undo: () => this.persist(() => (ep.ports = previous), () => (ep.ports = []), () => this.repository.markEndpointDirty(ep.id)),
-        },
-      );
+      // Recorded before the answer: a restart must not bring the maps back.
+      await this.sideBySide(this.removePortMapsStep(net, previous), this.recordPortsStep(ep, previous, [], 'persist port maps removed'));
       if (previous.some((p) => p.proto !== 'tcp')) await this.forgetConnections(ep);
     });
   }
@@ -781,20 +772,9 @@ export class Driver {
   }
 
   /**
-   * CreateEndpoint's fast-path chain, once the veth and the record are in place (multi-host
-   * networks only; a local network's endpoint pays nothing). The container's traffic does not
-   * depend on it (without it, packets take the routed path), so a failure (an nft error, a kernel
-   * without `fwd`) fails no container: it is logged and the cluster's periodic check retries.
-   */
-  private async fastPathAfter(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-    const cluster = this.deps.cluster;
-    if (net.config.cluster === undefined || !cluster?.endpointCreated) return;
-    await this.fastPathChanged(() => cluster.endpointCreated?.(net.config, ep));
-  }
-
-  /**
-   * A fast-path change that the traffic does not depend on (without it, packets take the normal
-   * path): a failure is logged, and the cluster's periodic check writes it again.
+   * A fast-path change (multi-host networks only) that the traffic does not depend on (without
+   * it, packets take the routed path): a failure (an nft error, a kernel without `fwd`) fails no
+   * call; it is logged, and the cluster's periodic check writes it again.
    */
   private async fastPathChanged(change: () => Promise<void> | undefined): Promise<void> {
     try {
