@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
+import type { NftWorker } from '@tsnet/driver/dist/firewall/nft';
+import { addPortMapCommands, ALL_PORT_MAPS, portMapNames } from '@tsnet/driver/dist/firewall/rules';
 import type { FirewallNetwork, PortMapRule } from '@tsnet/driver/dist/firewall/types';
 import { createNetns, isRoot, requirePrerequisite, type TestNetns } from '../helpers/netns';
 
@@ -203,6 +205,39 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     await fw.removeNetwork(net());
     assert.deepEqual((await fw.listPortMaps()).map((r) => r.bridge), ['tsn-other']);
     await fw.removePortMaps(await fw.listPortMaps());
+    assert.equal(tsnetTable(), skeleton);
+  });
+
+  it('port-map elements written as raw netlink messages are exactly those libnftables writes (both families, both key kinds, every protocol)', async () => {
+    const maps = [
+      pm(),
+      pm({ proto: 'udp', hostIP: '127.0.0.1', hostPort: 53, containerPort: 5353 }),
+      pm({ proto: 'sctp', hostIP: '10.232.0.1', hostPort: 65535, containerPort: 1 }),
+      pm({ family: 6, hostIP: '::', proto: 'udp', hostPort: 1, containerIP: 'fd00:231::2', containerPort: 65535 }),
+      pm({ family: 6, hostIP: 'fd00::1', hostPort: 443, containerIP: 'fd00:231::3', containerPort: 8443, bridge: 'tsn-other', networkId: 'f'.repeat(64) }),
+    ];
+    const mapNames = ALL_PORT_MAPS.flatMap(({ family, kind }) => Object.values(portMapNames(family, kind)));
+    const listing = () => mapNames.map((m) => JSON.stringify(strip(JSON.parse(ns.exec('nft', ['-j', 'list', 'map', 'inet', 'tsnet', m])).nftables))).join('\n');
+    const empty = listing();
+    await fw.addPortMaps(maps); // the raw path
+    const raw = listing();
+    assert.notEqual(raw, empty);
+    await fw.removePortMaps(maps);
+    assert.equal(listing(), empty);
+    const nft = (fw as unknown as { nft: NftWorker }).nft;
+    await nft.run(addPortMapCommands(maps)); // libnftables
+    assert.equal(raw, listing());
+    // A clash names the map and the kernel's reason; nothing of the batch is applied.
+    await assert.rejects(fw.addPortMaps([pm({ hostPort: 7001 }), pm({ containerIP: '10.231.0.9' })]), /could not add elements of map pm4any_addr: File exists/);
+    assert.equal(raw, listing());
+    await fw.removePortMaps(maps);
+    assert.equal(listing(), empty);
+    // The table removed behind the driver's back: the next port map makes it again.
+    ns.exec('nft', ['delete', 'table', 'inet', 'tsnet']);
+    await fw.addPortMaps([maps[0]]);
+    assert.deepEqual((await fw.listPortMaps()).map((r) => r.hostPort), [8080]);
+    await fw.removePortMaps([maps[0]]);
+    await fw.init();
     assert.equal(tsnetTable(), skeleton);
   });
 

@@ -20,7 +20,11 @@ import {
   type NftCmd,
   type Snapshot,
 } from './rules';
+import { portMapMessages } from './set-elements';
 import type { Firewall, FirewallBackend, FirewallNetwork, PortMapRule } from './types';
+
+/** What a kernel says to a message it cannot parse: E2BIG, EINVAL, ERANGE, EPROTO, EOVERFLOW, EOPNOTSUPP. */
+const ENCODING_REFUSALS = [7, 22, 34, 71, 75, 95];
 
 export * from './types';
 export { NftError } from './nft';
@@ -59,6 +63,8 @@ class NftFirewall implements TsnetFirewall {
   private legacyWarned = false;
   private readonly cluster: boolean;
   lastKernelMs = 0;
+  /** Port-map elements are written as raw netlink messages (see writePortMaps). */
+  private rawElements = true;
 
   constructor(opts: FirewallOptions) {
     this.nft = new NftWorker(opts.netnsPath);
@@ -186,9 +192,15 @@ class NftFirewall implements TsnetFirewall {
   addPortMaps(rules: PortMapRule[]): Promise<void> {
     return this.serial(async () => {
       if (rules.length === 0) return;
-      const cmds = addPortMapCommands(rules);
       await this.ensureInit();
-      await this.runRecreatingTable(cmds);
+      try {
+        await this.writePortMaps('add', rules);
+      } catch (e) {
+        if (!(e instanceof NftError && e.isNotFound)) throw e;
+        // The table (or a map) was removed behind our back: make it again.
+        await this.doInit();
+        await this.writePortMaps('add', rules);
+      }
     });
   }
 
@@ -196,14 +208,35 @@ class NftFirewall implements TsnetFirewall {
     return this.serial(async () => {
       if (rules.length === 0) return;
       try {
-        await this.run(removePortMapCommands(rules));
+        await this.writePortMaps('delete', rules);
       } catch (e) {
         if (!(e instanceof NftError && e.isNotFound)) throw e;
         // Some are absent: delete only those present (still one transaction).
         const present = new Set((await this.readPortMaps()).map(portMapKey));
-        await this.run(removePortMapCommands(rules.filter((r) => present.has(portMapKey(r)))));
+        await this.writePortMaps('delete', rules.filter((r) => present.has(portMapKey(r))));
       }
     });
+  }
+
+  /**
+   * One transaction of port-map elements, as raw nf_tables messages (set-elements.ts). A kernel
+   * that refuses their encoding itself (ENCODING_REFUSALS; never seen) turns the raw path off
+   * for good, with a warning, and libnftables writes them from then on.
+   */
+  private async writePortMaps(verb: 'add' | 'delete', rules: PortMapRule[]): Promise<void> {
+    if (rules.length === 0) return;
+    if (this.rawElements) {
+      try {
+        const r = await this.nft.batch(verb, portMapMessages(verb, rules));
+        this.lastKernelMs = r.ms;
+        return;
+      } catch (e) {
+        if (!(e instanceof NftError) || !ENCODING_REFUSALS.includes(e.rc)) throw e;
+        this.rawElements = false;
+        this.log(`tsnet firewall: the kernel refused port-map elements written directly (${e.message}); libnftables writes them from now on`);
+      }
+    }
+    await this.run(verb === 'add' ? addPortMapCommands(rules) : removePortMapCommands(rules));
   }
 
   private async readPortMaps(): Promise<PortMapRule[]> {

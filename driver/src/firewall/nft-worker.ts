@@ -5,6 +5,7 @@
  * socket, opened when the context is created, stays in that namespace).
  */
 import * as fs from 'node:fs';
+import { NETLINK_NETFILTER, NetlinkSocket } from '../netlink/socket';
 import { serveWorker } from '../worker/serve';
 import { ensureLegacyAccepts, removeLegacyAccepts } from './legacy';
 
@@ -57,6 +58,15 @@ export class NftContext {
     return { results, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
   }
 
+  /**
+   * Opens a netfilter netlink socket in this thread's namespace and hands its descriptor over
+   * (the caller owns and closes it): the client sends port-map batches on it from its own thread,
+   * sparing each a round trip to this one.
+   */
+  openNetfilterSocket(): number {
+    return new NetlinkSocket(NETLINK_NETFILTER).detach();
+  }
+
   /** Names of the iptables-legacy tables of this namespace ("" when ip_tables is not loaded). */
   legacyTables(): string {
     try {
@@ -81,6 +91,6 @@ export class NftContext {
   }
 }
 
-export const NFT_METHODS = ['run', 'legacyTables', 'legacyAccept', 'legacyRemove'] as const;
+export const NFT_METHODS = ['run', 'openNetfilterSocket', 'legacyTables', 'legacyAccept', 'legacyRemove'] as const;
 
 serveWorker<NftContext>({ create: () => new NftContext(), methods: NFT_METHODS, close: (c) => c.close() });

@@ -4,9 +4,11 @@
  * dies fails the calls in flight and is started again by the next call.
  */
 import * as path from 'node:path';
+import { BatchRefusal, KernelError, NETLINK_NETFILTER, NetlinkSocket } from '../netlink/socket';
 import { WorkerClient, WorkerDiedError } from '../worker/client';
 import type { NftContext, NftResult } from './nft-worker';
 import type { Json, NftCmd } from './rules';
+import { NFNL_SUBSYS_NFTABLES, type NftMessage } from './set-elements';
 
 export class NftError extends Error {
   constructor(
@@ -30,6 +32,7 @@ export interface NftRunResult {
 
 export class NftWorker {
   readonly rpc: WorkerClient<NftContext>;
+  private netfilter?: NetlinkSocket;
 
   constructor(netnsPath?: string) {
     this.rpc = new WorkerClient<NftContext>({
@@ -74,6 +77,28 @@ export class NftWorker {
     return { items, ms: r.ms, missing };
   }
 
+  /**
+   * Sends raw nf_tables messages as one transaction (all or none), on this thread: the kernel
+   * handles a batch within the send (about 0.05–0.2 ms for a port map's two messages), cheaper than
+   * a round trip to the worker thread, which costs more waking it than the send itself. The
+   * socket is opened by the worker, in its namespace. A refusal throws an NftError naming the
+   * map and the kernel's reason ("File exists", "No such file or directory", …).
+   */
+  async batch(verb: string, messages: NftMessage[]): Promise<{ ms: number }> {
+    if (messages.length === 0) return { ms: 0 };
+    this.netfilter ??= new NetlinkSocket(NETLINK_NETFILTER, await this.rpc.call('openNetfilterSocket'));
+    const t0 = process.hrtime.bigint();
+    try {
+      this.netfilter.batch(NFNL_SUBSYS_NFTABLES, messages);
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      const map = messages[e instanceof BatchRefusal ? e.index : 0]?.map ?? '?';
+      const msg = `nftables: could not ${verb} elements of map ${map}: ${e.message}`;
+      throw new NftError(msg, e.errno, msg);
+    }
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  }
+
   async legacyTableNames(): Promise<string[]> {
     const names = await this.rpc.call('legacyTables');
     return names.split('\n').map((s) => s.trim()).filter(Boolean);
@@ -93,6 +118,8 @@ export class NftWorker {
   }
 
   close(): Promise<void> {
+    this.netfilter?.close();
+    this.netfilter = undefined;
     return this.rpc.close();
   }
 }

@@ -53,7 +53,8 @@
  *    `fib daddr type local`), one map for the new address and one for the new port (nftables
  *    1.0.6's JSON parser cannot declare a map whose data is a concatenation `addr . port`).
  *    Adding a port map is one `add element` per map, removal one `delete element`, no rule per
- *    port. Elements carry the comment "tsnet <bridge> <networkId>" so listPortMaps can give the
+ *    port (written as raw nf_tables messages by set-elements.ts; the commands here are kept for
+ *    removeNetwork's transaction and as the fallback). Elements carry the comment "tsnet <bridge> <networkId>" so listPortMaps can give the
  *    owner back and removeNetwork can find a network's port maps. IPv6 `::1` is never DNAT'd
  *    (there is no route_localnet for v6). Measured: the cost of adding one does not change
  *    between 0 and 10,000 port maps present.
@@ -596,15 +597,18 @@ function isAnyAddress(ip: string): boolean {
   return ip === '' || ip === '0.0.0.0' || ip === '::';
 }
 
-interface PortMapElem {
+export interface PortMapElem {
   names: { addr: string; port: string };
+  /** Keyed on the protocol and port only (every local address: the `any` maps). */
+  any: boolean;
   key: Json;
   addrValue: string;
   portValue: number;
   comment: string;
 }
 
-function portMapElem(r: PortMapRule): PortMapElem {
+/** A port map's two elements (validated): the maps they go to, their key, values and comment. */
+export function portMapElem(r: PortMapRule): PortMapElem {
   if (!['tcp', 'udp', 'sctp'].includes(r.proto)) throw new Error(`invalid protocol ${JSON.stringify(r.proto)}`);
   for (const [what, p] of [['hostPort', r.hostPort], ['containerPort', r.containerPort]] as const) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`invalid ${what} ${p}`);
@@ -616,6 +620,7 @@ function portMapElem(r: PortMapRule): PortMapElem {
   const key: Json = { concat: any ? [r.proto, r.hostPort] : [normalizeIP(r.hostIP), r.proto, r.hostPort] };
   return {
     names,
+    any,
     key,
     addrValue: normalizeIP(r.containerIP),
     portValue: r.containerPort,

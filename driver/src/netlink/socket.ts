@@ -13,6 +13,7 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_NOOP,
+  NLM_F_REQUEST,
   parseErrorPayload,
   parseMessages,
   type NetlinkMessage,
@@ -33,10 +34,14 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 const MSG_TRUNC = 0x20;
+const MSG_DONTWAIT = 0x40;
 const EINTR = 4;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 const ENOBUFS = 105;
+const EPROTO = 71;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
 
 /** Bindings are made once per thread (koffi functions are per isolate). */
 interface Libc {
@@ -97,12 +102,24 @@ const REPLY_TIMEOUT_S = 30;
 
 export class NetlinkSocket {
   private readonly c = loadLibc();
-  private readonly fd: number;
+  readonly fd: number;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly rx = Buffer.alloc(RECV_BUFFER);
   private closed = false;
 
-  constructor(readonly protocol: number) {
+  /**
+   * A new socket in the calling thread's network namespace, or (`adoptFd`) one opened by another
+   * thread of this process, possibly in another namespace: a socket stays in the namespace it was
+   * opened in, and descriptors are shared by every thread.
+   */
+  constructor(
+    readonly protocol: number,
+    adoptFd?: number,
+  ) {
+    if (adoptFd !== undefined) {
+      this.fd = adoptFd;
+      return;
+    }
     const fd = this.c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw sysError();
     this.fd = fd;
@@ -149,6 +166,53 @@ export class NetlinkSocket {
         if (attempt >= 20) return e.replies;
       }
     }
+  }
+
+  /**
+   * Sends messages as one nfnetlink batch (NFNL_MSG_BATCH_BEGIN … END for subsystem `resId`): the
+   * kernel applies all or none. Each message asks for an ack. nfnetlink processes a batch inside
+   * the sendmsg call, so every answer is queued when it returns: they are read without waiting.
+   * Throws the first refusal, with the index of the message it names.
+   */
+  batch(resId: number, messages: Array<{ type: number; flags: number; payload: Buffer }>): void {
+    if (this.closed) throw new KernelError(9 /* EBADF */);
+    if (messages.length === 0) return;
+    const first = (this.seq = (this.seq + 1) >>> 0 || 1);
+    const seqOf = (i: number) => (first + i) >>> 0;
+    const count = messages.length + 2;
+    this.seq = seqOf(count - 1);
+    const batchHeader = Buffer.from([0, 0, resId >> 8, resId & 0xff]); // nfgenmsg: AF_UNSPEC, v0, res_id (big-endian)
+    const parts = [encodeMessage(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seqOf(0), batchHeader)];
+    messages.forEach((m, i) => parts.push(encodeMessage(m.type, m.flags | NLM_F_REQUEST | NLM_F_ACK, seqOf(i + 1), m.payload)));
+    parts.push(encodeMessage(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seqOf(count - 1), batchHeader));
+    const buf = Buffer.concat(parts);
+    for (;;) {
+      const n = this.c.sendto(this.fd, buf, buf.length, 0, null, 0);
+      if (n >= 0) break;
+      const errno = koffi.errno();
+      if (errno !== EINTR) throw new KernelError(errno);
+    }
+    let acked = 0;
+    let refusal: BatchRefusal | undefined;
+    while (acked < messages.length) {
+      const n = this.c.recvfrom(this.fd, this.rx, this.rx.length, MSG_TRUNC | MSG_DONTWAIT, null, null);
+      if (n < 0) {
+        const errno = koffi.errno();
+        if (errno === EINTR) continue;
+        if (errno === EAGAIN) break; // all answers were queued during sendto
+        throw new KernelError(errno, errno === ENOBUFS ? 'netlink receive buffer overrun' : undefined);
+      }
+      if (n > this.rx.length) throw new KernelError(ENOBUFS, `netlink message of ${n} bytes exceeds the ${this.rx.length}-byte buffer`);
+      for (const m of parseMessages(Buffer.from(this.rx.subarray(0, n)))) {
+        const index = ((m.seq - first) >>> 0) - 1;
+        if (m.type !== NLMSG_ERROR || index < -1 || index >= count - 1) continue; // not ours
+        acked++;
+        const err = parseErrorPayload(m);
+        if (err.errno !== 0 && !refusal) refusal = new BatchRefusal(err.errno, Math.max(0, Math.min(index, messages.length - 1)), err.extAck);
+      }
+    }
+    if (refusal) throw refusal;
+    if (acked < messages.length) throw new KernelError(EPROTO, `nfnetlink batch: ${acked} of ${messages.length} messages answered`);
   }
 
   private exchange(type: number, flags: number, payload: Buffer, isDump: boolean): NetlinkMessage[] {
@@ -201,10 +265,28 @@ export class NetlinkSocket {
     }
   }
 
+  /** Leaves the descriptor open for whoever adopted it; this object can not be used afterwards. */
+  detach(): number {
+    this.closed = true;
+    return this.fd;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.c.close(this.fd);
+  }
+}
+
+/** A batch the kernel refused (nothing of it was applied); `index` is the message it names. */
+export class BatchRefusal extends KernelError {
+  constructor(
+    errno: number,
+    readonly index: number,
+    extAck?: string,
+  ) {
+    super(errno, extAck);
+    this.name = 'BatchRefusal';
   }
 }
 
