@@ -112,27 +112,32 @@ describe('reply path: work the answer does not wait for', () => {
     await store.close();
   });
 
-  it('ProgramExternalConnectivity and RevokeExternalConnectivity write the port maps while the kernel changes them; a refusal puts the file back', async () => {
+  it('ProgramExternalConnectivity and RevokeExternalConnectivity record the port maps (a journal line) while the kernel changes them, the file after the answer; a refusal puts the record back', async () => {
     const add = held();
     const remove = held();
     const firewall = { addPortMaps: add.call, removePortMaps: remove.call };
     const { store, driver } = await setUp(true, { firewall, boundSockets: async () => [] });
     const req = { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 18080, HostPortEnd: 18080 }] } };
-    const ports = () => (JSON.parse(fs.readFileSync(path.join(dir, endpointFile), 'utf8')) as { ports: { hostPort: number }[] }).ports.map((p) => p.hostPort);
+    // What a restart reads: the endpoint file with the journal's port-map lines over it.
+    const ports = () => (new Store(dir).load().state.networks[NET].endpoints[EP]?.ports ?? []).map((p) => p.hostPort);
+    const filePorts = () => (JSON.parse(fs.readFileSync(path.join(dir, endpointFile), 'utf8')) as { ports: { hostPort: number }[] }).ports.map((p) => p.hostPort);
     const answer = driver.programExternalConnectivity(req);
     await tick();
     await tick();
     assert.equal(add.calls, 1);
-    assert.deepEqual(ports(), [18080], 'the file holds the map before the kernel has answered');
+    assert.deepEqual(ports(), [18080], 'a restart reads the map before the kernel has answered');
     add.release();
     await answer;
     assert.deepEqual(ports(), [18080]);
+    await tick();
+    await store.save();
+    assert.deepEqual(filePorts(), [18080], 'the endpoint file follows the answer');
 
     const revoked = driver.revokeExternalConnectivity({ NetworkID: NET, EndpointID: EP });
     await tick();
     await tick();
     assert.equal(remove.calls, 1);
-    assert.deepEqual(ports(), [], 'RevokeExternalConnectivity: the file is without the map before the kernel has answered');
+    assert.deepEqual(ports(), [], 'RevokeExternalConnectivity: a restart reads no map before the kernel has answered');
     remove.release();
     await revoked;
     const again = driver.programExternalConnectivity(req);
@@ -141,7 +146,7 @@ describe('reply path: work the answer does not wait for', () => {
     assert.deepEqual(ports(), [18080]);
     add.release(new Error('injected: the kernel refused'));
     await assert.rejects(again, /injected: the kernel refused/);
-    assert.deepEqual(ports(), [], 'the refused map is off the file again');
+    assert.deepEqual(ports(), [], 'the refused map is off the record again');
 
     const third = driver.programExternalConnectivity(req);
     await tick();
@@ -153,7 +158,7 @@ describe('reply path: work the answer does not wait for', () => {
     await tick();
     remove.release(new Error('injected: the kernel refused the removal'));
     await assert.rejects(refused, /injected: the kernel refused the removal/);
-    assert.deepEqual(ports(), [18080], 'a refused removal puts the map back on the file');
+    assert.deepEqual(ports(), [18080], 'a refused removal puts the map back on the record');
     await store.close();
   });
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Store } from '@tsnet/driver/dist/state/store';
+import { JOURNAL_COMPACT_AFTER, Store } from '@tsnet/driver/dist/state/store';
 import type { EndpointRecord, NetworkRecord } from '@tsnet/driver/dist/state/types';
 import { runSteps } from '@tsnet/driver/dist/core/steps';
 import { KeyedQueue, SharedExclusiveLock } from '@tsnet/driver/dist/core/queue';
@@ -106,6 +106,58 @@ describe('store (driver/state/store)', () => {
     // A failure is the caller's at once (the record's ID cannot name a file).
     state.networks.n1.endpoints['../x'] = ep('../x', 'n1');
     await assert.rejects(s.markEndpointDirty('../x').save({ durable: false }), /cannot store an object with the ID/);
+  });
+
+  it('a port-map line records new port maps before the endpoint file: the last one wins at load, a bad one is reported', async () => {
+    const s = new Store(dir);
+    const { state } = s.load();
+    s.bind(() => state);
+    state.networks.n1 = net('n1');
+    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
+    await s.markNetworkDirty('n1').markEndpointDirty('e1').save();
+    const map = { proto: 'tcp', family: 4, hostIP: '0.0.0.0', hostPort: 8080, containerIP: '10.1.0.2', containerPort: 80, picked: false } as const;
+    const ports = [map, { ...map, proto: 'udp', hostPort: 5353 }] as EndpointRecord['ports'];
+    state.networks.n1.endpoints.e1.ports = ports;
+    s.journalPorts('e1', 'n1', ports);
+    s.journalPorts('e9', 'n1', ports); // an endpoint no file holds: ignored at load
+    // The file is not written yet (a kill -9 here): the line carries the port maps.
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', 'e1.json'), 'utf8')).ports, []);
+    let back = new Store(dir).load();
+    assert.deepEqual(back.problems, []);
+    assert.deepEqual(back.state.networks.n1.endpoints.e1.ports, ports);
+    assert.equal(Object.keys(back.state.networks.n1.endpoints).length, 1);
+    // A later line (the ports revoked) wins over the earlier one.
+    state.networks.n1.endpoints.e1.ports = [];
+    s.journalPorts('e1', 'n1', []);
+    assert.deepEqual(new Store(dir).load().state.networks.n1.endpoints.e1.ports, []);
+    // A damaged line is reported; the file's port maps are used.
+    fs.appendFileSync(path.join(dir, 'journal.log'), '=e1 n1 [{"proto":"icmp"}]\n');
+    back = new Store(dir).load();
+    assert.match(back.problems.join('\n'), /port-map line of endpoint e1 is not valid/);
+    assert.deepEqual(back.state.networks.n1.endpoints.e1.ports, []);
+    // An ID that cannot name a file is refused before anything is written.
+    assert.throws(() => s.journalPorts('../x', 'n1', []), /cannot store an object/);
+    await s.close();
+  });
+
+  it('compacting the journal drops port-map lines whose endpoint file is on disk', async () => {
+    const s = new Store(dir);
+    const { state } = s.load();
+    s.bind(() => state);
+    state.networks.n1 = net('n1');
+    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
+    await s.markNetworkDirty('n1').markEndpointDirty('e1').save();
+    const map = { proto: 'tcp', family: 4, hostIP: '0.0.0.0', hostPort: 8080, containerIP: '10.1.0.2', containerPort: 80, picked: false } as const;
+    for (let i = 0; i < JOURNAL_COMPACT_AFTER; i++) {
+      const ports = [{ ...map, hostPort: 10000 + i }];
+      state.networks.n1.endpoints.e1.ports = ports;
+      s.journalPorts('e1', 'n1', ports);
+    }
+    await s.close(); // waits for the compaction the threshold started
+    const journal = fs.readFileSync(path.join(dir, 'journal.log'), 'utf8');
+    assert.ok(!journal.includes('=e1'), journal);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'endpoints', 'e1.json'), 'utf8')).ports[0].hostPort, 10000 + JOURNAL_COMPACT_AFTER - 1);
+    assert.equal(new Store(dir).load().state.networks.n1.endpoints.e1.ports[0].hostPort, 10000 + JOURNAL_COMPACT_AFTER - 1);
   });
 
   it('keeps a truncated file aside, says what it could not read, and loads the rest', () => {

@@ -529,15 +529,31 @@ export class Driver {
   }
 
   /**
-   * The endpoint's recorded port maps go from `from` to `to` (undo: back). Written before the
-   * answer, fsync'd just after (see Store): what loses the page cache loses the kernel's maps too.
+   * The endpoint's recorded port maps go from `from` to `to` (undo: back, durably). Recorded
+   * before the answer by one journal line (a write(2), like the kernel's maps lost only with the
+   * page cache); the endpoint's file is written and fsync'd after the answer.
    */
   private recordPortsStep(ep: EndpointRecord, from: PortMapRecord[], to: PortMapRecord[], name: string): Step {
-    const mark = () => this.repository.markEndpointDirty(ep.id);
+    const set = (ports: PortMapRecord[]) => {
+      const before = ep.ports;
+      ep.ports = ports;
+      try {
+        this.deps.store.journalPorts(ep.id, ep.networkId, ports);
+      } catch (e) {
+        ep.ports = before;
+        throw e;
+      }
+    };
     return {
       name,
-      do: () => this.persist(() => (ep.ports = to), () => (ep.ports = from), mark, { durable: false }),
-      undo: () => this.persist(() => (ep.ports = from), () => (ep.ports = to), mark),
+      do: async () => {
+        set(to);
+        this.saveAfterReply(this.deps.store);
+      },
+      undo: async () => {
+        set(from);
+        await this.deps.store.save();
+      },
     };
   }
 

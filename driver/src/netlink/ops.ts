@@ -30,7 +30,7 @@ import {
   type Request,
 } from './rtnl';
 import { describeErrno, KernelError, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket } from './socket';
-import { decodeInetDiag, inetDiagRequest } from './sockdiag';
+import { listBoundSockets } from './sockdiag';
 import { EEXIST, ENODEV, ENOENT, NetlinkError, type AddressInfo, type BridgeOptions, type LinkInfo, type RouteInfo, type SocketInfo, type VethOptions } from './types';
 
 const EINVAL = 22;
@@ -281,25 +281,7 @@ export class NetlinkOps {
   /** Listening TCP and bound UDP sockets of this thread's namespace, through sock_diag. */
   listSockets(): SocketInfo[] {
     return named('listSockets', 'list sockets', () => {
-      const diag = (this.diag ??= new NetlinkSocket(NETLINK_SOCK_DIAG));
-      const out: SocketInfo[] = [];
-      for (const proto of ['tcp', 'udp'] as const) {
-        for (const family of [4, 6] as const) {
-          const r = inetDiagRequest(family, proto);
-          let replies;
-          try {
-            replies = diag.dump(r.type, r.flags, r.payload);
-          } catch (e) {
-            if (family === 6 && e instanceof KernelError) continue; // IPv6 disabled
-            throw e;
-          }
-          for (const m of replies) {
-            const sock = decodeInetDiag(m, proto);
-            if (sock) out.push(sock);
-          }
-        }
-      }
-      return out;
+      return listBoundSockets((this.diag ??= new NetlinkSocket(NETLINK_SOCK_DIAG)));
     });
   }
 

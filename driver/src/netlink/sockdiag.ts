@@ -4,6 +4,7 @@
  * dozen sockets); asking for TCP sockets in LISTEN only walks the listening table.
  */
 import { NLM_F_DUMP, NLM_F_REQUEST, type NetlinkMessage } from './message';
+import { KernelError, type NetlinkSocket } from './socket';
 import type { SocketInfo } from './types';
 
 export const SOCK_DIAG_BY_FAMILY = 20;
@@ -62,4 +63,26 @@ export function decodeInetDiag(m: NetlinkMessage, proto: 'tcp' | 'udp'): SocketI
     localPort,
     state: state === TCP_LISTEN ? 'LISTEN' : state === TCP_CLOSE ? 'UNCONN' : 'ESTAB',
   };
+}
+
+/** Listening TCP and bound UDP sockets of the namespace `diag` was opened in (four dumps). */
+export function listBoundSockets(diag: NetlinkSocket): SocketInfo[] {
+  const out: SocketInfo[] = [];
+  for (const proto of ['tcp', 'udp'] as const) {
+    for (const family of [4, 6] as const) {
+      const r = inetDiagRequest(family, proto);
+      let replies;
+      try {
+        replies = diag.dump(r.type, r.flags, r.payload);
+      } catch (e) {
+        if (family === 6 && e instanceof KernelError) continue; // IPv6 disabled
+        throw e;
+      }
+      for (const m of replies) {
+        const sock = decodeInetDiag(m, proto);
+        if (sock) out.push(sock);
+      }
+    }
+  }
+  return out;
 }

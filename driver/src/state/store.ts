@@ -12,6 +12,9 @@
  *                                               removal durable before its file is, and names
  *                                               the veth, under both names, for reconcile
  *                                               should a crash come first)
+ *                                `=<id> <network> <ports>` an endpoint's port maps changed
+ *                                               (JSON); its file follows after the reply, and
+ *                                               the last such line wins over the file at load
  * Deletion lines are fdatasync'd (parallel ones share one). Each file is replaced atomically, so
  * a kill -9 at any instant leaves every object either old or new: a network file through a
  * temporary file, fsync, rename, fsync of the directory; an endpoint file is written to its
@@ -115,6 +118,9 @@ export class Store {
   private journalSyncing: Promise<void> | null = null;
   /** Deletion lines whose veth is not gone yet: kept when the journal is compacted. */
   private liveDeletions = new Map<string, number>();
+  /** The last port-map line of each endpoint since the last compaction, with its sequence number. */
+  private portLines = new Map<string, { seq: number; line: string }>();
+  private portSeq = 0;
 
   /** Loads every object; a damaged file is moved aside and named in `problems`. */
   load(): LoadResult {
@@ -184,6 +190,19 @@ export class Store {
         if (!/^[+!][^\s/]{1,15}$/.test(l)) continue;
         if (l[0] === '+') names.add(l.slice(1));
         else names.delete(l.slice(1));
+      }
+      // Port-map lines: the last one of an endpoint is newer than its file.
+      for (const l of lines) {
+        const m = /^=([0-9a-zA-Z_.-]{1,128}) ([0-9a-zA-Z_.-]{1,128}) (\[.*\])$/.exec(l);
+        if (!m) continue;
+        const [, id, networkId, json] = m;
+        const ports = parsePortLine(json);
+        if (ports === undefined) {
+          result.problems.push(`${this.journalFile}: a port-map line of endpoint ${id} is not valid; the endpoint's file is used`);
+          continue;
+        }
+        const ep = own(own(result.state.networks, networkId)?.endpoints ?? records<EndpointRecord>(), id) ?? result.orphanEndpoints.find((e) => e.id === id && e.networkId === networkId);
+        if (ep) ep.ports = ports;
       }
       const deleting: string[] = [];
       for (const l of lines) {
@@ -296,6 +315,21 @@ export class Store {
     return this.syncJournal();
   }
 
+  /**
+   * Records an endpoint's new port maps with one append (no fsync, like a `durable: false` save:
+   * what loses the page cache loses the kernel's maps too) and marks the endpoint for the next
+   * save. Until its file is written, the line is what a restart reads (see load). Throws when
+   * the append fails.
+   */
+  journalPorts(endpointId: string, networkId: string, ports: EndpointRecord['ports']): void {
+    safe(endpointId);
+    safe(networkId);
+    const line = `=${endpointId} ${networkId} ${JSON.stringify(ports)}\n`;
+    this.appendNow(line);
+    this.portLines.set(endpointId, { seq: ++this.portSeq, line });
+    this.markEndpointDirty(endpointId);
+  }
+
   /** The endpoint's veth is gone: its deletion line may be compacted away. */
   deletionDone(endpointId: string, hostVeth: string, networkId?: string): void {
     const line = deletionLine(endpointId, hostVeth, networkId);
@@ -355,12 +389,18 @@ export class Store {
    * record owning its link is on disk, or the link is gone. Runs in the journal's own queue.
    */
   private async compactJournal(): Promise<void> {
-    // A finished deletion's line may go only once its endpoint file's removal is on disk.
+    // A finished deletion's line may go only once its endpoint file's removal is on disk, a port
+    // line once its endpoint's file is: those appended before this save are covered by it.
+    const covered = this.portSeq;
     await this.save();
     // From here on synchronous: an append lands either in the old file (and is in `keep`) or in
     // the new one (a few milliseconds of fsync on the driver's thread, every 256 appends).
     const keep = [...new Set(this.snapshot().pending ?? [])].map((n) => `+${n}\n`);
     for (const [line, n] of this.liveDeletions) for (let i = 0; i < n; i++) keep.push(line);
+    for (const [id, p] of this.portLines) {
+      if (p.seq > covered) keep.push(p.line);
+      else this.portLines.delete(id);
+    }
     this.closeJournalFd();
     writeAtomicallySync(this.journalFile, keep.join(''));
     syncDirSync(this.dir);
@@ -387,6 +427,7 @@ export class Store {
     await syncDir(this.dir);
     this.journalLines = 0;
     this.liveDeletions.clear();
+    this.portLines.clear();
   }
 
   /** Marks every object of the state (and every file on disk) for the next save. */
@@ -636,6 +677,31 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /** The journal line of a deferred veth deletion: the endpoint is dropped from its network at the next start. */
+/** The port maps of a journal line, or undefined when it is not a list of port maps. */
+function parsePortLine(json: string): EndpointRecord['ports'] | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(v)) return undefined;
+  const port = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+  const ok = v.every(
+    (p) =>
+      p &&
+      typeof p === 'object' &&
+      ['tcp', 'udp', 'sctp'].includes(p.proto) &&
+      (p.family === 4 || p.family === 6) &&
+      typeof p.hostIP === 'string' &&
+      typeof p.containerIP === 'string' &&
+      port(p.hostPort) &&
+      port(p.containerPort) &&
+      typeof p.picked === 'boolean',
+  );
+  return ok ? (v as EndpointRecord['ports']) : undefined;
+}
+
 function deletionLine(endpointId: string, hostVeth: string, networkId?: string): string {
   return networkId === undefined ? `-${endpointId} ${hostVeth}\n` : `-${endpointId} ${hostVeth} ${networkId}\n`;
 }
