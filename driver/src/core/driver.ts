@@ -18,6 +18,7 @@ import {
   vethHostName,
   vethRetiredName,
   OptionError,
+  PROTO_NAMES,
   type CreateEndpointRequest,
   type CreateEndpointResponse,
   type CreateNetworkRequest,
@@ -64,8 +65,8 @@ export interface DriverDeps {
   store: Store;
   log: Logger;
   params: KernelParams;
-  /** Sockets bound by host processes (to refuse a published port in use). */
-  boundSockets: () => Promise<BoundSocket[]>;
+  /** Sockets of these protocols bound by host processes (to refuse a published port in use). */
+  boundSockets: (protos: ReadonlyArray<'tcp' | 'udp'>) => Promise<BoundSocket[]>;
   /** Initial state (from Store.load()). */
   state: StateDocument;
   /** Deletes veths after DeleteEndpoint's reply (default: a LinkReaper on `netlink`). */
@@ -478,7 +479,9 @@ export class Driver {
         if (net.config.internal) throw new DriverError('ports cannot be published from an --internal network: nothing enters or leaves it');
         const previous = ep.ports;
         const taken = this.allPortMaps().filter((p) => !previous.includes(p));
-        const bound = await this.deps.boundSockets();
+        // Only the protocols published can clash (sock_diag sees no SCTP sockets).
+        const protos = (['tcp', 'udp'] as const).filter((p) => bindings.some((b) => PROTO_NAMES[b.Proto] === p));
+        const bound = protos.length > 0 ? await this.deps.boundSockets(protos) : [];
         let planned: PortMapRecord[] = [];
         // A map element the store does not know (another tsnet instance, a stale leftover) makes
         // the kernel answer "File exists": plan again around it, a few times at most.

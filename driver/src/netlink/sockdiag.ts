@@ -65,10 +65,13 @@ export function decodeInetDiag(m: NetlinkMessage, proto: 'tcp' | 'udp'): SocketI
   };
 }
 
-/** Listening TCP and bound UDP sockets of the namespace `diag` was opened in (four dumps). */
-export function listBoundSockets(diag: NetlinkSocket): SocketInfo[] {
+/**
+ * Listening TCP and bound UDP sockets of the namespace `diag` was opened in (two dumps, IPv4 and
+ * IPv6, per protocol asked for).
+ */
+export function listBoundSockets(diag: NetlinkSocket, protos: ReadonlyArray<'tcp' | 'udp'> = ['tcp', 'udp']): SocketInfo[] {
   const out: SocketInfo[] = [];
-  for (const proto of ['tcp', 'udp'] as const) {
+  for (const proto of protos) {
     for (const family of [4, 6] as const) {
       const r = inetDiagRequest(family, proto);
       let replies;
