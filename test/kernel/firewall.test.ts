@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createFirewall, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
+import { createFirewall, NftError, type TsnetFirewall } from '@tsnet/driver/dist/firewall';
 import type { NftWorker } from '@tsnet/driver/dist/firewall/nft';
 import { addPortMapCommands, ALL_PORT_MAPS, portMapNames } from '@tsnet/driver/dist/firewall/rules';
 import type { FirewallNetwork, PortMapRule } from '@tsnet/driver/dist/firewall/types';
@@ -238,6 +238,33 @@ describe('firewall (kernel, libnftables in a test netns)', function () {
     assert.deepEqual((await fw.listPortMaps()).map((r) => r.hostPort), [8080]);
     await fw.removePortMaps([maps[0]]);
     await fw.init();
+    assert.equal(tsnetTable(), skeleton);
+  });
+
+  it('a kernel refusing the raw messages\' encoding turns them off with one warning; libnftables writes the port maps from then on', async () => {
+    const warnings: string[] = [];
+    const fw3 = createFirewall({ netnsPath: ns.path, log: (m) => warnings.push(m) });
+    try {
+      const nft = (fw3 as unknown as { nft: NftWorker }).nft;
+      let rawCalls = 0;
+      nft.batch = async () => {
+        rawCalls++;
+        throw new NftError('nftables: could not add elements of map pm4any_addr: Invalid argument (EINVAL)', 22, 'Invalid argument (EINVAL)');
+      };
+      await fw3.addPortMaps([pm({ hostPort: 7100 })]);
+      assert.deepEqual((await fw3.listPortMaps()).map((r) => r.hostPort), [7100]);
+      await fw3.removePortMaps([pm({ hostPort: 7100 })]);
+      assert.deepEqual(await fw3.listPortMaps(), []);
+      assert.equal(rawCalls, 1);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /refused port-map elements written directly .*Invalid argument.*libnftables writes them from now on/);
+      // Any other refusal is the answer itself (a clash), not a reason to switch.
+      await fw.addPortMaps([pm({ hostPort: 7101 })]);
+      await assert.rejects(fw.addPortMaps([pm({ hostPort: 7101, containerIP: '10.231.0.9' })]), /File exists/);
+      await fw.removePortMaps([pm({ hostPort: 7101 })]);
+    } finally {
+      await fw3.close();
+    }
     assert.equal(tsnetTable(), skeleton);
   });
 
