@@ -32,7 +32,7 @@ export interface NftRunResult {
 
 export class NftWorker {
   readonly rpc: WorkerClient<NftContext>;
-  private netfilter?: NetlinkSocket;
+  private netfilter?: Promise<NetlinkSocket>;
 
   constructor(netnsPath?: string) {
     this.rpc = new WorkerClient<NftContext>({
@@ -86,10 +86,18 @@ export class NftWorker {
    */
   async batch(verb: string, messages: NftMessage[]): Promise<{ ms: number }> {
     if (messages.length === 0) return { ms: 0 };
-    this.netfilter ??= new NetlinkSocket(NETLINK_NETFILTER, await this.rpc.call('openNetfilterSocket'));
+    // One socket even when calls race to open it; a failed opening is tried again by the next call.
+    this.netfilter ??= this.rpc.call('openNetfilterSocket').then(
+      (fd) => new NetlinkSocket(NETLINK_NETFILTER, fd),
+      (e: unknown) => {
+        this.netfilter = undefined;
+        throw e;
+      },
+    );
+    const socket = await this.netfilter;
     const t0 = process.hrtime.bigint();
     try {
-      this.netfilter.batch(NFNL_SUBSYS_NFTABLES, messages);
+      socket.batch(NFNL_SUBSYS_NFTABLES, messages);
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
       const map = messages[e instanceof BatchRefusal ? e.index : 0]?.map ?? '?';
@@ -117,9 +125,10 @@ export class NftWorker {
     }
   }
 
-  close(): Promise<void> {
-    this.netfilter?.close();
+  async close(): Promise<void> {
+    const socket = this.netfilter;
     this.netfilter = undefined;
+    (await socket?.catch(() => undefined))?.close();
     return this.rpc.close();
   }
 }
