@@ -108,7 +108,8 @@ describe('store (driver/state/store)', () => {
     await assert.rejects(s.markEndpointDirty('../x').save({ durable: false }), /cannot store an object with the ID/);
   });
 
-  it('a port-map line records new port maps before the endpoint file: the last one wins at load, a bad one is reported', async () => {
+  /** A store holding network n1 with endpoint e1 on disk, and a port map to give it. */
+  async function storeWithEndpoint() {
     const s = new Store(dir);
     const { state } = s.load();
     s.bind(() => state);
@@ -116,6 +117,11 @@ describe('store (driver/state/store)', () => {
     state.networks.n1.endpoints.e1 = ep('e1', 'n1');
     await s.markNetworkDirty('n1').markEndpointDirty('e1').save();
     const map = { proto: 'tcp', family: 4, hostIP: '0.0.0.0', hostPort: 8080, containerIP: '10.1.0.2', containerPort: 80, picked: false } as const;
+    return { s, state, map };
+  }
+
+  it('a port-map line records new port maps before the endpoint file: the last one wins at load, a bad one is reported', async () => {
+    const { s, state, map } = await storeWithEndpoint();
     const ports = [map, { ...map, proto: 'udp', hostPort: 5353 }] as EndpointRecord['ports'];
     state.networks.n1.endpoints.e1.ports = ports;
     s.journalPorts('e1', 'n1', ports);
@@ -141,13 +147,7 @@ describe('store (driver/state/store)', () => {
   });
 
   it('compacting the journal drops port-map lines whose endpoint file is on disk', async () => {
-    const s = new Store(dir);
-    const { state } = s.load();
-    s.bind(() => state);
-    state.networks.n1 = net('n1');
-    state.networks.n1.endpoints.e1 = ep('e1', 'n1');
-    await s.markNetworkDirty('n1').markEndpointDirty('e1').save();
-    const map = { proto: 'tcp', family: 4, hostIP: '0.0.0.0', hostPort: 8080, containerIP: '10.1.0.2', containerPort: 80, picked: false } as const;
+    const { s, state, map } = await storeWithEndpoint();
     for (let i = 0; i < JOURNAL_COMPACT_AFTER; i++) {
       const ports = [{ ...map, hostPort: 10000 + i }];
       state.networks.n1.endpoints.e1.ports = ports;

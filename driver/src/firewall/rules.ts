@@ -628,33 +628,38 @@ export function portMapElem(r: PortMapRule): PortMapElem {
   };
 }
 
+/** Elements grouped by the map they go to, maps in first-seen order (one command or message per map). */
+export function byMap<T>(pairs: Array<[map: string, elem: T]>): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const [map, elem] of pairs) {
+    const list = out.get(map);
+    if (list) list.push(elem);
+    else out.set(map, [elem]);
+  }
+  return out;
+}
+
 /** One transaction adding every rule: two elements each (new address, new port). */
 export function addPortMapCommands(rules: PortMapRule[]): NftCmd[] {
-  const byMap = new Map<string, Json[]>();
-  const push = (name: string, e: Json) => {
-    const list = byMap.get(name) ?? [];
-    list.push(e);
-    byMap.set(name, list);
-  };
-  for (const r of rules) {
+  const pairs = rules.flatMap((r): Array<[string, Json]> => {
     const e = portMapElem(r);
-    push(e.names.addr, [{ elem: { val: e.key, comment: e.comment } }, e.addrValue]);
-    push(e.names.port, [{ elem: { val: e.key, comment: e.comment } }, e.portValue]);
-  }
-  return [...byMap].map(([name, elems]) => elementCmd('add', name, elems));
+    return [
+      [e.names.addr, [{ elem: { val: e.key, comment: e.comment } }, e.addrValue]],
+      [e.names.port, [{ elem: { val: e.key, comment: e.comment } }, e.portValue]],
+    ];
+  });
+  return [...byMap(pairs)].map(([name, elems]) => elementCmd('add', name, elems));
 }
 
 export function removePortMapCommands(rules: PortMapRule[]): NftCmd[] {
-  const byMap = new Map<string, Json[]>();
-  for (const r of rules) {
+  const pairs = rules.flatMap((r): Array<[string, Json]> => {
     const e = portMapElem(r);
-    for (const name of [e.names.addr, e.names.port]) {
-      const list = byMap.get(name) ?? [];
-      list.push(e.key);
-      byMap.set(name, list);
-    }
-  }
-  return [...byMap].map(([name, elems]) => elementCmd('delete', name, elems));
+    return [
+      [e.names.addr, e.key],
+      [e.names.port, e.key],
+    ];
+  });
+  return [...byMap(pairs)].map(([name, elems]) => elementCmd('delete', name, elems));
 }
 
 /** Identity of a port map (what the kernel keys on). */

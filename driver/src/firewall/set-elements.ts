@@ -12,7 +12,7 @@
  */
 import { ipToBytes } from '@tsnet/shared/dist/ip';
 import { Attr, encodeAttrs } from '../netlink/message';
-import { portMapElem, TABLE } from './rules';
+import { byMap, portMapElem, TABLE } from './rules';
 import type { PortMapRule } from './types';
 
 export const NFNL_SUBSYS_NFTABLES = 10;
@@ -66,28 +66,25 @@ const value = (type: number, bytes: Buffer) => Attr.nested(type, [new Attr(NFTA_
  * `create`); with another value the kernel refuses it with EEXIST.
  */
 export function portMapMessages(verb: 'add' | 'delete', rules: PortMapRule[]): NftMessage[] {
-  const byMap = new Map<string, Attr[]>();
-  const push = (map: string, elem: Attr) => {
-    const list = byMap.get(map) ?? [];
-    list.push(elem);
-    byMap.set(map, list);
-  };
-  for (const r of rules) {
+  const pairs = rules.flatMap((r): Array<[string, Attr]> => {
     const e = portMapElem(r);
     const key = value(NFTA_SET_ELEM_KEY, portMapKeyBytes(r, e.any));
     if (verb === 'delete') {
-      push(e.names.addr, Attr.nested(NFTA_LIST_ELEM, [key]));
-      push(e.names.port, Attr.nested(NFTA_LIST_ELEM, [key]));
-      continue;
+      return [
+        [e.names.addr, Attr.nested(NFTA_LIST_ELEM, [key])],
+        [e.names.port, Attr.nested(NFTA_LIST_ELEM, [key])],
+      ];
     }
     const udata = new Attr(NFTA_SET_ELEM_USERDATA, userData(e.comment));
     const port = Buffer.alloc(2);
     port.writeUInt16BE(e.portValue, 0);
-    push(e.names.addr, Attr.nested(NFTA_LIST_ELEM, [key, value(NFTA_SET_ELEM_DATA, Buffer.from(ipToBytes(e.addrValue))), udata]));
-    push(e.names.port, Attr.nested(NFTA_LIST_ELEM, [key, value(NFTA_SET_ELEM_DATA, port), udata]));
-  }
+    return [
+      [e.names.addr, Attr.nested(NFTA_LIST_ELEM, [key, value(NFTA_SET_ELEM_DATA, Buffer.from(ipToBytes(e.addrValue))), udata])],
+      [e.names.port, Attr.nested(NFTA_LIST_ELEM, [key, value(NFTA_SET_ELEM_DATA, port), udata])],
+    ];
+  });
   const header = Buffer.from([NFPROTO_INET, 0, 0, 0]); // nfgenmsg: family, version 0, res_id 0
-  return [...byMap].map(([map, elems]) => ({
+  return [...byMap(pairs)].map(([map, elems]) => ({
     type: (NFNL_SUBSYS_NFTABLES << 8) | (verb === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
     flags: verb === 'add' ? NLM_F_CREATE : 0,
     map,
